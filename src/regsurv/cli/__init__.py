@@ -1,0 +1,26 @@
+"""The ``regsurv`` command line: a thin shell over the library (house style §0.8).
+
+Each command module defines its commands and a ``register(app)`` function; this module only
+assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from regsurv.cli import _cohort, _io, _run, _synth
+
+app = typer.Typer(
+    name="regsurv",
+    no_args_is_help=True,
+    add_completion=False,
+    help="NCDB PUF to a publication-ready comparative-effectiveness survival study.",
+)
+
+for _module in (_io, _synth, _cohort, _run):
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``regsurv`` console script."""
+    app()
