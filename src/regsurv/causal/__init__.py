@@ -1,1 +1,40 @@
 """regsurv.causal."""
+
+# IPTW (propensity model, weights, balance, weighted survival, bootstrap)
+from regsurv.causal.balance import BalanceTable, balance_table
+from regsurv.causal.bootstrap import BootstrapResult, bootstrap_iptw_cox
+from regsurv.causal.matching import (  # matching: two groups (nearest) and triplets
+    MatchedSurvival,
+    Matching,
+    match_nearest,
+    match_triplets,
+    matched_balance,
+    matched_survival,
+)
+from regsurv.causal.matching_spec import MatchingSpec
+from regsurv.causal.propensity import PropensityModel, PropensityWarning
+from regsurv.causal.spec import PropensitySpec
+from regsurv.causal.weighted import IPTWSurvival, iptw_survival
+from regsurv.causal.weights import Weights, iptw_weights
+
+__all__ = [
+    # IPTW
+    "BalanceTable",
+    "BootstrapResult",
+    "IPTWSurvival",
+    "MatchedSurvival",
+    "Matching",
+    "MatchingSpec",
+    "PropensityModel",
+    "PropensitySpec",
+    "PropensityWarning",
+    "Weights",
+    "balance_table",
+    "bootstrap_iptw_cox",
+    "iptw_survival",
+    "iptw_weights",
+    "match_nearest",
+    "match_triplets",
+    "matched_balance",
+    "matched_survival",
+]

@@ -1,9 +1,93 @@
-"""CLI commands (io): registered on the main app by `register`."""
+"""CLI commands (io): `regsurv validate` and `regsurv convert`, registered by `register`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from regsurv.io import PufError, convert_puf, validate_puf
+
+LayoutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--layout",
+        help="SAS load program whose INPUT block gives the field positions (fixed width only). "
+        "Default: <stem>.sas beside the file, else the built-in layout of the record length.",
+    ),
+]
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def validate(
+    puf: Annotated[Path, typer.Argument(help="PUF file (.dat, .csv, .parquet, .sas7bdat, .dta).")],
+    layout: LayoutOption = None,
+) -> None:
+    """Check a PUF against the data dictionary; exit 0 when usable, 1 when not."""
+    try:
+        report = validate_puf(puf, layout=layout)
+    except PufError as err:
+        _fail(str(err))
+    console = Console(soft_wrap=True)
+    years = f"{report.year_min}-{report.year_max}" if report.year_min is not None else "n/a"
+    console.print(
+        f"{report.path}: {report.n_obs:,} rows, format {report.format}"
+        + (f", layout {report.layout}" if report.layout else "")
+        + f", diagnosis years {years}",
+        highlight=False,
+    )
+    fields = report.to_frame()
+    table = Table(title="Fields", show_lines=False)
+    for column in ("field", "type", "n_blank", "n_unknown", "n_not_applicable", "n_invalid"):
+        if column == "field":
+            table.add_column(column, no_wrap=True, min_width=28)
+        else:
+            table.add_column(column, justify="left" if column == "type" else "right")
+    for row in fields.iter_rows(named=True):
+        if not row["present"]:
+            table.add_row(row["field"], row["type"], "[red]missing[/]", "", "", "")
+            continue
+        style = "red" if row["n_invalid"] else ""
+        table.add_row(
+            row["field"],
+            row["type"],
+            f"{row['n_blank']:,}",
+            f"{row['n_unknown']:,}",
+            f"{row['n_not_applicable']:,}",
+            f"[{style}]{row['n_invalid']:,}[/]" if style else f"{row['n_invalid']:,}",
+        )
+    console.print(table)
+    for issue in report.issues:
+        colour = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{colour}]{issue.severity}:[/] {issue.message}", highlight=False)
+    console.print("usable" if report.ok else "[bold red]NOT usable[/]")
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def convert(
+    puf: Annotated[Path, typer.Argument(help="PUF file (.dat, .csv, .parquet, .sas7bdat, .dta).")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    layout: LayoutOption = None,
+) -> None:
+    """Stream a PUF to Parquet with dictionary types, in bounded memory."""
+    console = Console(stderr=True)
+    try:
+        with console.status(f"converting {puf.name} -> {out.name}"):
+            convert_puf(puf, out, layout=layout)
+    except PufError as err:
+        _fail(str(err))
+    typer.echo(f"wrote {out}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+    app.command("validate")(validate)
+    app.command("convert")(convert)

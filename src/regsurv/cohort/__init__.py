@@ -1,1 +1,62 @@
-"""regsurv.cohort."""
+"""regsurv.cohort: the study as data (criteria, flow, treatment groups, analysis variables).
+
+- `CohortSpec` (the `[cohort]` section of a study file), `compile_criteria`.
+- `apply_criteria(lf, criteria) -> (LazyFrame, CohortFlow)`; `assign_exclusion`, `excluded_ids`.
+- `derive_analysis_variables(lf, spec)` and its pieces `derive_survival`,
+  `derive_treatment_flags`, `derive_treatment_groups`, `derive_age_year`, `derive_recodes`.
+- `build_cohort(lf, spec)`: both steps; `group_counts`; `reference_levels`; `get_recode`.
+"""
+
+from regsurv.cohort.build import build_cohort, group_counts
+from regsurv.cohort.criteria import (
+    EXCLUDED_AT,
+    CohortFlow,
+    Criterion,
+    FlowStep,
+    apply_criteria,
+    assign_exclusion,
+    compile_criteria,
+    excluded_ids,
+)
+from regsurv.cohort.derive import (
+    ANALYSIS_COLUMNS,
+    TREATMENT,
+    TREATMENT8,
+    derive_age_year,
+    derive_analysis_variables,
+    derive_recodes,
+    derive_survival,
+    derive_treatment_flags,
+    derive_treatment_groups,
+)
+from regsurv.cohort.recodes import RECODE_NAMES, Recode, get_recode, reference_levels
+from regsurv.cohort.spec import CohortOptions, CohortSpec, CriterionSpec
+
+__all__ = [
+    "ANALYSIS_COLUMNS",
+    "EXCLUDED_AT",
+    "RECODE_NAMES",
+    "TREATMENT",
+    "TREATMENT8",
+    "CohortFlow",
+    "CohortOptions",
+    "CohortSpec",
+    "Criterion",
+    "CriterionSpec",
+    "FlowStep",
+    "Recode",
+    "apply_criteria",
+    "assign_exclusion",
+    "build_cohort",
+    "compile_criteria",
+    "derive_age_year",
+    "derive_analysis_variables",
+    "derive_recodes",
+    "derive_survival",
+    "derive_treatment_flags",
+    "derive_treatment_groups",
+    "excluded_ids",
+    "get_recode",
+    "group_counts",
+    "reference_levels",
+]

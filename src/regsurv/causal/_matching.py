@@ -1,0 +1,325 @@
+"""Matching kernels: arrays in, arrays out (no frames). Public API in `regsurv.causal.matching`.
+
+* `greedy_nearest`: MatchIt's greedy nearest-neighbour matching without replacement on a scalar
+  distance, with "next available control" pointers (union-find with path halving), so each
+  treated unit costs O(α(n)) instead of a scan: O(n log n) overall (the sort).
+* `nearest_with_replacement`: the k nearest controls of every treated unit, vectorised.
+* `greedy_triplets`: Rassen-style three-group matching on a cKDTree (`scipy.spatial`).
+* `vector_matching`: Lopez & Gutman (2017) vector matching for three groups.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.cluster.vq import kmeans2
+from scipy.spatial import cKDTree
+
+NO_MATCH = -1
+
+
+def _find(parent: list[int], x: int) -> int:
+    """Root of ``x`` with path halving (the next still-available position)."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def greedy_nearest(
+    distance: np.ndarray,
+    treated: np.ndarray,
+    visit: np.ndarray,
+    caliper_coord: np.ndarray,
+    caliper: float | None,
+    ratio: int = 1,
+) -> np.ndarray:
+    """Greedy 1:``ratio`` nearest-neighbour matching without replacement (MatchIt's algorithm).
+
+    All units are sorted by ``distance`` (stable: ties keep row order). Treated units are visited
+    in ``visit`` order (row indices), ``ratio`` passes. From the treated unit's sorted position the
+    first still-available control to the left and to the right are found; a side whose
+    ``|caliper_coord difference| > caliper`` is dropped; the closer on ``distance`` is taken, the
+    left one on equal distance; the control becomes unavailable. A treated unit that finds no
+    control in a pass is not visited again (no control can become available later).
+
+    Returns an ``(len(visit), ratio)`` array of control row indices (``NO_MATCH`` = none), row
+    ``i`` belonging to treated unit ``visit[i]``.
+    """
+    n = distance.shape[0]
+    order = np.argsort(distance, kind="stable")
+    is_control = ~treated[order]
+    control_rows = order[is_control]
+    n_controls = control_rows.shape[0]
+    controls_before = np.cumsum(is_control) - is_control  # controls strictly left of a position
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    # Right pointers over control slots 0..n_controls (n_controls = sentinel "none");
+    # left pointers over slots shifted by one (0 = sentinel "none").
+    right = list(range(n_controls + 1))
+    left = list(range(n_controls + 1))
+    start = controls_before[position[visit]].tolist()
+    d_t = distance[visit].tolist()
+    c_t = caliper_coord[visit].tolist()
+    d_c = distance[control_rows].tolist()
+    c_c = caliper_coord[control_rows].tolist()
+    rows_c = control_rows.tolist()
+    cal = math.inf if caliper is None else float(caliper)
+    inf = math.inf
+    result = np.full((len(d_t), ratio), NO_MATCH, dtype=np.int64)
+    out = result.tolist()
+    active = list(range(len(d_t)))
+    for k in range(ratio):
+        still = []
+        for i in active:
+            s = start[i]
+            lo = _find(left, s) - 1  # slot of the first available control at or left of s - 1
+            hi = _find(right, s)
+            dt, ct = d_t[i], c_t[i]
+            dl = dt - d_c[lo] if lo >= 0 and abs(ct - c_c[lo]) <= cal else inf
+            dh = d_c[hi] - dt if hi < n_controls and abs(c_c[hi] - ct) <= cal else inf
+            if dl == inf and dh == inf:
+                continue
+            j = lo if dl <= dh else hi
+            out[i][k] = rows_c[j]
+            right[j] = j + 1
+            left[j + 1] = j
+            still.append(i)
+        active = still
+    return np.asarray(out, dtype=np.int64).reshape(len(d_t), ratio)
+
+
+def nearest_with_replacement(
+    distance: np.ndarray,
+    treated: np.ndarray,
+    caliper_coord: np.ndarray,
+    caliper: float | None,
+    ratio: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``ratio`` nearest controls of every treated unit, controls reusable (vectorised).
+
+    Same geometry and tie rules as `greedy_nearest` (stable sort, the left one on equal
+    distance), without availability. Returns (treated rows in row order, (n_t, ratio) controls).
+    """
+    n = distance.shape[0]
+    order = np.argsort(distance, kind="stable")
+    is_control = ~treated[order]
+    control_rows = order[is_control]
+    n_controls = control_rows.shape[0]
+    controls_before = np.cumsum(is_control) - is_control
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    treated_rows = np.flatnonzero(treated)
+    start = controls_before[position[treated_rows]]
+    offsets = np.concatenate([-np.arange(1, ratio + 1), np.arange(ratio)])  # lefts, then rights
+    slots = start[:, None] + offsets[None, :]
+    valid = (slots >= 0) & (slots < n_controls)
+    safe = np.clip(slots, 0, max(n_controls - 1, 0))
+    cand_rows = control_rows[safe] if n_controls else np.zeros_like(safe)
+    gap = np.abs(distance[cand_rows] - distance[treated_rows][:, None])
+    if caliper is not None:
+        valid &= np.abs(caliper_coord[cand_rows] - caliper_coord[treated_rows][:, None]) <= caliper
+    gap = np.where(valid, gap, np.inf)
+    rank = np.argsort(gap, axis=1, kind="stable")[:, :ratio]  # ties: left candidates come first
+    chosen = np.take_along_axis(cand_rows, rank, axis=1)
+    ok = np.take_along_axis(valid, rank, axis=1)
+    return treated_rows, np.where(ok, chosen, NO_MATCH)
+
+
+def _perimeter(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Perimeter of the triangles with vertices ``a, b, c`` (Euclidean; last axis = coordinates)."""
+    return (
+        np.linalg.norm(a - b, axis=-1)
+        + np.linalg.norm(a - c, axis=-1)
+        + np.linalg.norm(b - c, axis=-1)
+    )
+
+
+def greedy_triplets(
+    coords: np.ndarray,
+    group: np.ndarray,
+    visit: np.ndarray,
+    others: tuple[int, int],
+    caliper: float,
+    n_candidates: int = 8,
+    chunk: int | None = None,
+) -> np.ndarray:
+    """Greedy matched triplets without replacement (Rassen et al. 2013, nearest neighbours).
+
+    ``coords`` (n, d) are scaled so that the caliper is a radius in the max (Chebyshev) norm: a
+    triplet is admissible when every pair of its members is within ``caliper`` on every
+    coordinate. Reference units (``visit``, in visiting order) each take, among the
+    ``n_candidates`` nearest still-available units of each other group, the admissible pair with
+    the smallest triangle perimeter (Euclidean; ties: the nearer candidates first). The
+    candidates come from one batched k-nearest query per chunk of reference units (trees rebuilt
+    on the still-available units per chunk); when those are all taken or none pairs up, the
+    search widens to every available unit within the caliper (`_widen`). Returns (len(visit), 3) row indices: reference, ``others[0]``, ``others[1]``
+    (``NO_MATCH`` rows where no admissible triplet remains).
+    """
+    g1, g2 = others
+    rows1 = np.flatnonzero(group == g1)
+    rows2 = np.flatnonzero(group == g2)
+    out = np.full((visit.shape[0], 3), NO_MATCH, dtype=np.int64)
+    out[:, 0] = visit
+    if rows1.size == 0 or rows2.size == 0 or visit.size == 0:
+        out[:, 0] = NO_MATCH
+        return out
+    used = np.zeros(coords.shape[0], dtype=bool)
+    used_list = used.tolist()
+    chunk = chunk or max(4096, visit.shape[0] // 16)
+    for begin in range(0, visit.shape[0], chunk):
+        ref = visit[begin : begin + chunk]
+        x = coords[ref]
+        # trees of the still-available units, rebuilt per chunk of reference units
+        rows1, rows2 = rows1[~used[rows1]], rows2[~used[rows2]]
+        if rows1.size == 0 or rows2.size == 0:
+            out[begin:, :] = NO_MATCH
+            break
+        tree1, tree2 = cKDTree(coords[rows1]), cKDTree(coords[rows2])
+        k1, k2 = min(n_candidates, rows1.size), min(n_candidates, rows2.size)
+        # k nearest of each other group within the caliper (Chebyshev), computed in one batch.
+        d1, i1 = tree1.query(x, k=k1, p=np.inf, distance_upper_bound=caliper * (1 + 1e-12))
+        d2, i2 = tree2.query(x, k=k2, p=np.inf, distance_upper_bound=caliper * (1 + 1e-12))
+        i1 = np.asarray(i1).reshape(ref.size, k1)
+        i2 = np.asarray(i2).reshape(ref.size, k2)
+        d1 = np.asarray(d1).reshape(ref.size, k1)
+        d2 = np.asarray(d2).reshape(ref.size, k2)
+        ok1 = np.isfinite(d1) & (d1 <= caliper)
+        ok2 = np.isfinite(d2) & (d2 <= caliper)
+        c1 = np.where(ok1, rows1[np.minimum(i1, rows1.size - 1)], NO_MATCH)
+        c2 = np.where(ok2, rows2[np.minimum(i2, rows2.size - 1)], NO_MATCH)
+        # every combination (a, b): admissible pair distance and perimeter, sorted per reference.
+        pa = coords[np.maximum(c1, 0)][:, :, None, :]
+        pb = coords[np.maximum(c2, 0)][:, None, :, :]
+        pr = x[:, None, None, :]
+        admissible = (
+            ok1[:, :, None] & ok2[:, None, :] & (np.max(np.abs(pa - pb), axis=-1) <= caliper)
+        )
+        perim = np.where(admissible, _perimeter(pr, pa, pb), np.inf).reshape(ref.size, k1 * k2)
+        rank = np.argsort(perim, axis=1, kind="stable")
+        n_admissible = admissible.reshape(ref.size, -1).sum(axis=1).tolist()
+        rank_l = rank.tolist()
+        c1_l, c2_l = c1.tolist(), c2.tolist()
+        # widening can help only if both groups have someone within the caliper and a candidate
+        # list was cut by k rather than by the caliper
+        widen = (ok1[:, 0] & ok2[:, 0] & (ok1[:, -1] | ok2[:, -1])).tolist()
+        for r in range(ref.size):
+            found = False
+            ra, rb = c1_l[r], c2_l[r]
+            for flat in rank_l[r][: n_admissible[r]]:
+                a, b = ra[flat // k2], rb[flat % k2]
+                if not used_list[a] and not used_list[b]:
+                    found = True
+                    break
+            if not found and widen[r]:
+                a, b = _widen(
+                    coords, ref[r], rows1, rows2, tree1, tree2, used, caliper, n_candidates
+                )
+                found = a != NO_MATCH
+            if found:
+                used_list[a] = used_list[b] = True
+                used[a] = used[b] = True
+                out[begin + r, 1:] = (a, b)
+            else:
+                out[begin + r, :] = NO_MATCH
+    return out
+
+
+def _widen(
+    coords: np.ndarray,
+    ref: int,
+    rows1: np.ndarray,
+    rows2: np.ndarray,
+    tree1: cKDTree,
+    tree2: cKDTree,
+    used: np.ndarray,
+    caliper: float,
+    k: int,
+) -> tuple[int, int]:
+    """Best admissible still-available pair for one reference unit: among the ``k`` nearest
+    available units of each group within the caliper, doubling ``k`` until one is found."""
+    x = coords[ref]
+    cands = []
+    for tree, rows in ((tree1, rows1), (tree2, rows2)):
+        found = rows[np.asarray(tree.query_ball_point(x, r=caliper, p=np.inf), dtype=np.int64)]
+        found = found[~used[found]]
+        gap = np.max(np.abs(coords[found] - x), axis=1)
+        cands.append(found[np.lexsort((found, gap))])
+    a_all, b_all = cands
+    while a_all.size and b_all.size:
+        a, b = a_all[:k], b_all[:k]
+        pa, pb = coords[a][:, None, :], coords[b][None, :, :]
+        adm = np.max(np.abs(pa - pb), axis=-1) <= caliper
+        if adm.any():
+            perim = np.where(adm, _perimeter(x, pa, pb), np.inf).ravel()
+            flat = int(np.argmin(perim))
+            return int(a[flat // b.size]), int(b[flat % b.size])
+        if k >= max(a_all.size, b_all.size):
+            break
+        k *= 2
+    return NO_MATCH, NO_MATCH
+
+
+def vector_matching(
+    logit_ps: np.ndarray,
+    group: np.ndarray,
+    reference: int,
+    caliper: float,
+    n_clusters: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Vector matching (Lopez & Gutman, Stat Sci 2017) of reference units to two other groups.
+
+    ``logit_ps`` (n, 3): logit of each generalized propensity score. Units outside the common
+    support (a score outside [max over groups of the minimum, min over groups of the maximum]
+    for any group) are not eligible. For each other group ``t'`` (the third being ``t''``):
+    eligible units are clustered by k-means on ``logit r_t''`` into ``n_clusters`` clusters, and
+    within each cluster every reference unit takes its nearest ``t'`` unit on ``logit r_ref``
+    (with replacement; the left one on ties), within ``caliper × sd(logit r_ref)`` over the
+    eligible units. A reference unit matched to both other groups forms a set.
+    Returns (n_ref, 3) row indices: reference, then the other groups in index order.
+    """
+    n, n_groups = logit_ps.shape
+    lows = np.array(
+        [[logit_ps[group == g, k].min() for k in range(n_groups)] for g in range(n_groups)]
+    )
+    highs = np.array(
+        [[logit_ps[group == g, k].max() for k in range(n_groups)] for g in range(n_groups)]
+    )
+    eligible = np.all((logit_ps >= lows.max(axis=0)) & (logit_ps <= highs.min(axis=0)), axis=1)
+    ref_rows = np.flatnonzero(group == reference)
+    others = [g for g in range(n_groups) if g != reference]
+    out = np.full((ref_rows.size, 3), NO_MATCH, dtype=np.int64)
+    out[:, 0] = ref_rows
+    coord = logit_ps[:, reference]
+    width = caliper * float(np.std(coord[eligible], ddof=1)) if eligible.sum() > 1 else 0.0
+    for slot, target in enumerate(others, start=1):
+        third = others[1 - others.index(target)]
+        labels = np.full(n, -1, dtype=np.int64)
+        x = logit_ps[eligible, third].reshape(-1, 1)
+        k = int(min(n_clusters, np.unique(x).size))
+        if k > 1:
+            _, lab = kmeans2(x, k, minit="++", rng=rng, missing="raise")
+        else:
+            lab = np.zeros(x.shape[0], dtype=np.int64)
+        labels[eligible] = lab
+        for cluster in range(max(k, 1)):
+            in_cluster = labels == cluster
+            treated = np.zeros(n, dtype=bool)
+            treated[in_cluster & (group == reference)] = True
+            pool = (in_cluster & (group == target)) | treated
+            if not treated.any() or pool.sum() == treated.sum():
+                continue
+            sub = np.flatnonzero(pool)
+            t_rows, chosen = nearest_with_replacement(
+                coord[sub], treated[sub], coord[sub], width, ratio=1
+            )
+            hit = chosen[:, 0] != NO_MATCH
+            where = np.searchsorted(ref_rows, sub[t_rows[hit]])
+            out[where, slot] = sub[chosen[hit, 0]]
+    incomplete = (out[:, 1:] == NO_MATCH).any(axis=1)
+    out[incomplete, 1:] = NO_MATCH
+    out[incomplete, 0] = NO_MATCH
+    out[~eligible[ref_rows], :] = NO_MATCH
+    return out

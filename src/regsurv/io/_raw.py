@@ -1,0 +1,209 @@
+"""Raw access: any PUF file as a lazy frame of stripped strings (blank -> null), no conversion.
+
+Both the typed reader and the validator start here, so they see exactly the same values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from regsurv.io.dictionary import Layout, load_dictionary
+from regsurv.io.errors import PufError
+from regsurv.io.layout import resolve_layout
+
+LINE = "__line"
+RECORD_LENGTH = "__record_length"
+BAD_BYTES = "__bad_bytes"
+FIXED_WIDTH_SUFFIXES = (".dat", ".txt", ".fwf")
+SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".sas7bdat": "sas7bdat",
+    ".dta": "dta",
+    **dict.fromkeys(FIXED_WIDTH_SUFFIXES, "dat"),
+}
+_SEPARATOR = "\x1f"  # ASCII unit separator: never in a PUF record, so each line is one column
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What was opened: the file, its format and (fixed width) its layout."""
+
+    path: Path
+    format: str
+    layout: Layout | None
+
+
+def file_format(path: Path) -> str:
+    """Format of `path` from its suffix; a clear error for a missing file or a directory."""
+    if not path.exists():
+        raise PufError(f"{path}: no such file")
+    if path.is_dir():
+        raise PufError(f"{path}: is a directory, not a PUF file")
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(SUFFIX_FORMATS))
+        raise PufError(f"{path}: unknown file type {path.suffix!r} (known: {known})")
+    if path.stat().st_size == 0:
+        raise PufError(f"{path}: empty file (0 bytes)")
+    return fmt
+
+
+def blank_to_null(expr: pl.Expr) -> pl.Expr:
+    """Strip whitespace; an empty result is null (a blank PUF field)."""
+    stripped = expr.str.strip_chars()
+    return pl.when(stripped.str.len_bytes() > 0).then(stripped)
+
+
+def _check_record_length(layout: Layout, path: Path):
+    expected = layout.record_length
+    last_end = max(f.end for f in layout.fields)
+
+    def check(lines: pl.Series) -> pl.Series:
+        lengths = lines.str.len_chars()
+        bad = (lengths != expected) if expected else (lengths < last_end)
+        n_bad = int(bad.sum())
+        if n_bad:
+            example = int(lengths.filter(bad)[0])
+            raise PufError(
+                f"{path}: record length: {n_bad} record(s) in a batch are {example} characters "
+                f"long, layout {layout.name} expects {expected or last_end}"
+            )
+        return lines
+
+    return check
+
+
+def scan_lines(path: Path) -> pl.LazyFrame:
+    """One string column per line; UTF-8 (BOM skipped), invalid bytes become U+FFFD (one char
+    per byte, so positions hold for Latin-1 files); CRLF accepted; empty lines skipped."""
+    return pl.scan_csv(
+        path,
+        has_header=False,
+        separator=_SEPARATOR,
+        quote_char=None,
+        schema={LINE: pl.String},
+        encoding="utf8-lossy",
+    ).filter(pl.col(LINE).is_not_null())
+
+
+def _scan_fixed_width(path: Path, layout: Layout, *, check: bool) -> pl.LazyFrame:
+    lines = scan_lines(path)
+    line = pl.col(LINE)
+    if check:
+        line = line.map_batches(
+            _check_record_length(layout, path), return_dtype=pl.String, is_elementwise=True
+        )
+        lines = lines.with_columns(line)
+        extra: list[pl.Expr] = []
+    else:
+        extra = [
+            pl.col(LINE).str.len_chars().alias(RECORD_LENGTH),
+            pl.col(LINE).str.contains("\ufffd", literal=True).alias(BAD_BYTES),
+        ]
+    return lines.select(
+        *(
+            blank_to_null(pl.col(LINE).str.slice(f.start - 1, f.width)).alias(f.name)
+            for f in layout.fields
+        ),
+        *extra,
+    )
+
+
+def _scan_csv(path: Path) -> pl.LazyFrame:
+    lf = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
+    try:
+        names = lf.collect_schema().names()
+    except pl.exceptions.NoDataError:
+        raise PufError(f"{path}: empty file (no header)") from None
+    except pl.exceptions.PolarsError as err:
+        raise PufError(f"{path}: not a readable CSV file ({str(err).splitlines()[0]})") from None
+    known = load_dictionary().fields
+    if not any(name.strip() in known for name in names):
+        guess = next((sep for sep in (";", "\t", "|") if sep in names[0]), None)
+        hint = f" (delimiter {guess!r}? PUF CSV files are comma-separated)" if guess else ""
+        raise PufError(
+            f"{path}: no PUF field in the CSV header (first column {names[0][:60]!r}){hint}"
+        )
+    return lf.select(blank_to_null(pl.col(name)).alias(name.strip()) for name in names)
+
+
+def _scan_parquet(path: Path) -> pl.LazyFrame:
+    lf = pl.scan_parquet(path)
+    try:
+        schema = lf.collect_schema()
+    except pl.exceptions.PolarsError as err:
+        raise PufError(
+            f"{path}: not a readable Parquet file ({str(err).splitlines()[0]})"
+        ) from None
+    return lf.select(_as_raw_string(name, dtype) for name, dtype in schema.items())
+
+
+def _as_raw_string(name: str, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if dtype == pl.String:
+        return blank_to_null(col).alias(name)
+    if dtype.is_float():
+        # integral floats (how SAS and Stata store numbers) print without ".0"
+        whole = col.round(0) == col
+        return (
+            pl.when(col.is_nan())
+            .then(None)
+            .when(whole)
+            .then(col.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(col.cast(pl.String))
+            .alias(name)
+        )
+    return col.cast(pl.String).alias(name)
+
+
+def _read_stat(path: Path, fmt: str) -> pl.LazyFrame:
+    try:
+        import pyreadstat
+    except ImportError:
+        raise PufError(
+            f"{path}: reading .{fmt} files needs pyreadstat: pip install 'regsurv[sas]'"
+        ) from None
+    reader = pyreadstat.read_sas7bdat if fmt == "sas7bdat" else pyreadstat.read_dta
+    try:
+        frame, _meta = reader(str(path))
+    except Exception as err:  # pyreadstat raises its own ReadstatError / PyreadstatError
+        raise PufError(f"{path}: not a readable .{fmt} file ({err})") from None
+    data = pl.from_pandas(frame)
+    fields = load_dictionary().fields
+    exprs = []
+    for name, dtype in data.schema.items():
+        raw = _as_raw_string(name, dtype)
+        pf = fields.get(name.upper())
+        if pf is not None and pf.type == "code" and dtype.is_numeric():
+            # a numeric column lost the zero padding of a code: restore it ("1" -> "01" for RACE)
+            width = pf.code_width or pf.width
+            raw = pl.when(raw.str.contains(r"^\d+$")).then(raw.str.zfill(width)).otherwise(raw)
+        exprs.append(raw.alias(name.upper()))
+    return data.lazy().select(exprs)
+
+
+def scan_raw(
+    path: str | Path, *, layout: str | Path | Layout | None = None, check: bool = True
+) -> tuple[pl.LazyFrame, Source]:
+    """Lazy frame of stripped strings for any supported file, and what was opened.
+
+    With `check=False` a fixed-width scan does not stop at a wrong record length but adds the
+    columns `__record_length` and `__bad_bytes` (bytes that are not UTF-8) for the validator.
+    """
+    path = Path(path)
+    fmt = file_format(path)
+    if fmt == "dat":
+        chosen = resolve_layout(path, layout)
+        return _scan_fixed_width(path, chosen, check=check), Source(path, fmt, chosen)
+    if layout is not None:
+        raise PufError(f"{path}: layout= applies to fixed-width files only, not .{fmt}")
+    if fmt == "csv":
+        return _scan_csv(path), Source(path, fmt, None)
+    if fmt == "parquet":
+        return _scan_parquet(path), Source(path, fmt, None)
+    return _read_stat(path, fmt), Source(path, fmt, None)

@@ -1,0 +1,192 @@
+"""The NCDB PUF data dictionary (package data `data/puf_dictionary.toml`), loaded once.
+
+Every field name, position, type, code list and sentinel of the Participant User File comes from
+the TOML file; this module only turns it into frozen objects. Nothing else in regsurv hard-codes a
+code list: ask `load_dictionary().fields[name]`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+FieldType = Literal["code", "integer", "decimal"]
+SentinelKind = Literal["unknown", "not_applicable", "not_available"]
+FIELD_TYPES: tuple[str, ...] = ("code", "integer", "decimal")
+SENTINEL_KINDS: tuple[str, ...] = ("unknown", "not_applicable", "not_available")
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutField:
+    """One field of a fixed-width layout: 1-based inclusive columns `start`..`end`."""
+
+    name: str
+    start: int
+    end: int
+
+    @property
+    def width(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """A fixed-width record layout: fields in column order and the record length (LRECL)."""
+
+    name: str
+    record_length: int
+    fields: tuple[LayoutField, ...]
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        ordered = sorted(self.fields, key=lambda f: f.start)
+        for left, right in itertools.pairwise(ordered):
+            if right.start <= left.end:
+                raise ValueError(
+                    f"layout {self.name}: fields {left.name} ({left.start}-{left.end}) and "
+                    f"{right.name} ({right.start}-{right.end}) overlap"
+                )
+        object.__setattr__(self, "fields", tuple(ordered))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def __repr__(self) -> str:
+        return (
+            f"Layout({self.name!r}, record_length={self.record_length}, {len(self.fields)} fields)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PufField:
+    """One PUF field: where it sits, how it converts and which codes it may hold."""
+
+    name: str
+    label: str
+    type: FieldType
+    releases: tuple[str, ...]
+    positions: dict[str, tuple[int, int]]
+    codes: dict[str, str]
+    sentinels: dict[str, SentinelKind]
+    required: bool = False
+    open_codes: bool = False
+    pattern: str | None = None
+    code_width: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    decimals: int | None = None
+    note: str = ""
+    _regex: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def width(self) -> int:
+        """Width in the newest built-in layout holding the field (0 when it has no position)."""
+        if not self.positions:
+            return 0
+        start, end = self.positions[max(self.positions)]
+        return end - start + 1
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in ("integer", "decimal")
+
+    @property
+    def sentinel_values(self) -> dict[float, SentinelKind]:
+        """Numeric sentinels (integer/decimal fields) keyed by their value."""
+        return {float(code): kind for code, kind in self.sentinels.items() if code != ""}
+
+    def code_is_valid(self, value: str) -> bool:
+        """Whether a stripped, non-blank code value is allowed (listed, or matching `pattern`)."""
+        if value in self.codes:
+            return True
+        return bool(self.open_codes and self._regex is not None and self._regex.match(value))
+
+    def __repr__(self) -> str:
+        return f"PufField({self.name!r}, {self.type}, {len(self.codes)} codes)"
+
+
+@dataclass(frozen=True, slots=True)
+class PufDictionary:
+    """All PUF fields (`fields[name]`) and the built-in fixed-width layouts (`layouts[name]`)."""
+
+    fields: dict[str, PufField]
+    layouts: dict[str, Layout]
+    releases: tuple[str, ...]
+
+    def layout_for_record_length(self, record_length: int) -> Layout | None:
+        """The built-in layout whose LRECL equals `record_length`, or None."""
+        for layout in self.layouts.values():
+            if layout.record_length == record_length:
+                return layout
+        return None
+
+    def __repr__(self) -> str:
+        return f"PufDictionary({len(self.fields)} fields, layouts {sorted(self.layouts)})"
+
+
+def _expand_ranges(ranges: list[list[str]]) -> dict[str, str]:
+    codes: dict[str, str] = {}
+    for first, last, label in ranges:
+        width = len(first)
+        for number in range(int(first), int(last) + 1):
+            codes[str(number).zfill(width)] = label
+    return codes
+
+
+def _parse_field(name: str, raw: dict) -> PufField:
+    kind = raw["type"]
+    if kind not in FIELD_TYPES:
+        raise ValueError(f"dictionary field {name}: type {kind!r} is not one of {FIELD_TYPES}")
+    sentinels = dict(raw.get("sentinels", {}))
+    bad = {k: v for k, v in sentinels.items() if v not in SENTINEL_KINDS}
+    if bad:
+        raise ValueError(f"dictionary field {name}: unknown sentinel kinds {bad}")
+    codes = _expand_ranges(raw.get("ranges", []))
+    codes.update(raw.get("codes", {}))
+    pattern = raw.get("pattern")
+    return PufField(
+        name=name,
+        label=raw.get("label", ""),
+        type=kind,
+        releases=tuple(raw.get("releases", ())),
+        positions={k: (int(v[0]), int(v[1])) for k, v in raw.get("positions", {}).items()},
+        codes=codes,
+        sentinels=sentinels,
+        required=bool(raw.get("required", False)),
+        open_codes=bool(raw.get("open_codes", False)),
+        pattern=pattern,
+        code_width=raw.get("code_width"),
+        minimum=raw.get("min"),
+        maximum=raw.get("max"),
+        decimals=raw.get("decimals"),
+        note=raw.get("note", ""),
+        _regex=re.compile(pattern) if pattern else None,
+    )
+
+
+@cache
+def load_dictionary() -> PufDictionary:
+    """Load the packaged PUF dictionary (cached: the same object on every call)."""
+    text = resources.files("regsurv.io").joinpath("data/puf_dictionary.toml").read_text("utf-8")
+    raw = tomllib.loads(text)
+    fields = {name: _parse_field(name, spec) for name, spec in raw["fields"].items()}
+    layouts = {}
+    for layout_name, spec in raw["layouts"].items():
+        members = tuple(
+            LayoutField(f.name, *f.positions[layout_name])
+            for f in fields.values()
+            if layout_name in f.positions
+        )
+        layouts[layout_name] = Layout(
+            name=layout_name,
+            record_length=int(spec["record_length"]),
+            fields=members,
+            label=spec.get("label", ""),
+        )
+    return PufDictionary(fields=fields, layouts=layouts, releases=tuple(raw["releases"]))

@@ -1,0 +1,247 @@
+"""Read and write NCDB Participant User Files: fixed width + SAS program, CSV, Parquet, SAS, Stata.
+
+Every field is read as a string and converted by the data dictionary, never by type inference:
+``code`` -> ``pl.String`` (stripped, zero padding kept), ``integer`` -> ``pl.Int64``,
+``decimal`` -> ``pl.Float64``; a blank field is null. Columns the dictionary does not know are
+kept as stripped strings. Nothing is dropped.
+
+Non-numeric text in a numeric field (``AGE = "4x"``) never becomes null silently. With
+``invalid="raise"`` (default) reading stops with a `PufError` naming the field, the values and
+the row count. With ``invalid="keep"`` the numeric field is null there and a companion column
+``<FIELD>__invalid`` keeps the original text (null elsewhere), so a cohort flow can count and
+exclude those rows; `write_puf` writes the text back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from regsurv._frames import to_polars
+from regsurv.io._raw import scan_raw
+from regsurv.io.dictionary import Layout, PufField, load_dictionary
+from regsurv.io.errors import PufError
+from regsurv.io.layout import resolve_layout, sas_program
+
+INVALID_SUFFIX = "__invalid"
+Invalid = Literal["raise", "keep"]
+_NUMERIC_DTYPES = {"integer": pl.Int64, "decimal": pl.Float64}
+
+
+def _typed_columns(names: Sequence[str], invalid: Invalid) -> list[pl.Expr]:
+    fields = load_dictionary().fields
+    exprs: list[pl.Expr] = []
+    companions: list[pl.Expr] = []
+    for name in names:
+        pf = fields.get(name)
+        if pf is None or not pf.is_numeric:
+            exprs.append(pl.col(name))
+            continue
+        raw = pl.col(name)
+        typed = raw.cast(_NUMERIC_DTYPES[pf.type], strict=(invalid == "raise"))
+        exprs.append(typed.alias(name))
+        if invalid == "keep":
+            companions.append(
+                pl.when(typed.is_null() & raw.is_not_null()).then(raw).alias(name + INVALID_SUFFIX)
+            )
+    return exprs + companions
+
+
+def scan_puf(
+    path: str | Path,
+    *,
+    layout: str | Path | Layout | None = None,
+    invalid: Invalid = "raise",
+) -> pl.LazyFrame:
+    """Lazily read a PUF (`.dat`, `.csv`, `.parquet`, `.sas7bdat`, `.dta`) with dictionary types.
+
+    `layout` (fixed width only): "2013", "2016", a `Layout` or a SAS program path; by default
+    a `<stem>.sas` beside the file, else the built-in layout matching the record length.
+    Collecting raises `PufError` (wrong record length) or polars' `InvalidOperationError`
+    (non-numeric text, ``invalid="raise"``); `read_puf` turns the latter into a `PufError`.
+    """
+    if invalid not in ("raise", "keep"):
+        raise ValueError(f"invalid must be 'raise' or 'keep', got {invalid!r}")
+    raw, _source = scan_raw(path, layout=layout, check=True)
+    return raw.select(_typed_columns(raw.collect_schema().names(), invalid))
+
+
+def _explain(path: str | Path, layout, err: Exception) -> PufError:
+    """A full-count one-line error for a failure met while collecting a scan."""
+    from regsurv.io.validate import validate_puf
+
+    report = validate_puf(path, layout=layout)
+    errors = [i for i in report.errors if i.check in ("record_length", "numeric")]
+    if errors:
+        return PufError(f"{Path(path)}: {errors[0].message}")
+    return PufError(f"{Path(path)}: {str(err).splitlines()[0]}")
+
+
+def read_puf(
+    path: str | Path,
+    *,
+    layout: str | Path | Layout | None = None,
+    invalid: Invalid = "raise",
+    columns: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Read a PUF into memory; see `scan_puf`. `columns` selects fields (others are not parsed)."""
+    lf = scan_puf(path, layout=layout, invalid=invalid)
+    if columns is not None:
+        missing = [c for c in columns if c not in lf.collect_schema().names()]
+        if missing:
+            raise PufError(f"{Path(path)}: no column {', '.join(missing)} in the file")
+        lf = lf.select(columns)
+    try:
+        return lf.collect()
+    except (PufError, pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as err:
+        raise _explain(path, layout, err) from None
+
+
+def convert_puf(
+    path: str | Path,
+    out: str | Path,
+    *,
+    layout: str | Path | Layout | None = None,
+    invalid: Invalid = "raise",
+) -> Path:
+    """Stream a PUF to Parquet with dictionary types in bounded memory (polars `sink_parquet`)."""
+    out = Path(out)
+    lf = scan_puf(path, layout=layout, invalid=invalid)
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        lf.sink_parquet(tmp)
+    except (PufError, pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as err:
+        tmp.unlink(missing_ok=True)
+        raise _explain(path, layout, err) from None
+    tmp.replace(out)
+    return out
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _pad_width(pf: PufField | None) -> int | None:
+    """Width digit codes are zero-padded to: `code_width`, else the common width of the listed
+    codes; None (no padding) for open-ended or mixed-width code lists."""
+    if pf is None or pf.open_codes:
+        return None
+    if pf.code_width:
+        return pf.code_width
+    widths = {len(code) for code in pf.codes}
+    return widths.pop() if len(widths) == 1 else None
+
+
+def _fixed_decimals(expr: pl.Expr, decimals: int) -> pl.Expr:
+    """Format a float with exactly `decimals` decimals ("12.5" -> "12.50"), half away from 0."""
+    scaled = (expr.abs() * 10**decimals).round(0).cast(pl.Int64)
+    digits = scaled.cast(pl.String).str.zfill(decimals + 1)
+    n = digits.str.len_chars()
+    text = pl.concat_str(
+        digits.str.slice(0, n - decimals), pl.lit("."), digits.str.slice(n - decimals)
+    )
+    return pl.when(expr < 0).then(pl.lit("-") + text).otherwise(text)
+
+
+def _field_text(frame: pl.DataFrame, name: str, pf: PufField | None) -> pl.Expr:
+    """The text of one field, unpadded (null = blank)."""
+    col = pl.col(name)
+    dtype = frame.schema[name]
+    if pf is not None and pf.is_numeric and dtype != pl.String:
+        if pf.type == "decimal" and pf.decimals is not None:
+            text = _fixed_decimals(col.cast(pl.Float64), pf.decimals)
+        else:
+            text = col.cast(pl.String)
+    else:
+        text = col.cast(pl.String).str.strip_chars()
+        pad = _pad_width(pf)
+        if pad:
+            text = pl.when(text.str.contains(r"^\d+$")).then(text.str.zfill(pad)).otherwise(text)
+    companion = name + INVALID_SUFFIX
+    if companion in frame.columns:
+        text = pl.when(col.is_null()).then(pl.col(companion).cast(pl.String)).otherwise(text)
+    return text
+
+
+def _write_dat(frame: pl.DataFrame, path: Path, layout: Layout) -> None:
+    fields = load_dictionary().fields
+    extra = [c for c in frame.columns if c not in layout.names and not c.endswith(INVALID_SUFFIX)]
+    if extra:
+        raise PufError(
+            f"{path}: layout {layout.name} has no position for column(s) {', '.join(extra)}; "
+            "select the PUF fields first"
+        )
+    texts = frame.select(
+        _field_text(frame, f.name, fields.get(f.name)).alias(f.name)
+        for f in layout.fields
+        if f.name in frame.columns
+    )
+    too_long = texts.select(
+        (pl.col(f.name).str.len_chars() > f.width).sum().alias(f.name)
+        for f in layout.fields
+        if f.name in texts.columns
+    ).row(0, named=True)
+    for f in layout.fields:
+        if too_long.get(f.name):
+            example = texts.filter(pl.col(f.name).str.len_chars() > f.width)[f.name][0]
+            raise PufError(
+                f"{path}: field {f.name}: {too_long[f.name]} value(s) do not fit width {f.width} "
+                f"(e.g. {example!r})"
+            )
+    pieces = []
+    cursor = 1
+    for f in layout.fields:
+        if f.start > cursor:
+            pieces.append(pl.lit(" " * (f.start - cursor)))
+        if f.name in texts.columns:
+            pf = fields.get(f.name)
+            text = pl.col(f.name).fill_null("")
+            right = pf is not None and pf.is_numeric
+            pieces.append(text.str.pad_start(f.width) if right else text.str.pad_end(f.width))
+        else:
+            pieces.append(pl.lit(" " * f.width))
+        cursor = f.end + 1
+    if layout.record_length and layout.record_length >= cursor:
+        pieces.append(pl.lit(" " * (layout.record_length - cursor + 1)))
+    lines = texts.select(pl.concat_str(pieces).alias("line"))
+    lines.write_csv(path, include_header=False, quote_style="never")
+
+
+def write_puf(
+    frame,
+    path: str | Path,
+    *,
+    format: Literal["dat", "csv", "parquet"] = "dat",
+    layout: str | Path | Layout = "2016",
+) -> Path:
+    """Write a typed PUF frame (as `read_puf` returns it) back to a file.
+
+    ``dat``: fixed width in `layout` (codes zero-padded to their code width and left-justified,
+    numbers right-justified, decimals with the dictionary's decimals, blanks as spaces, fields
+    absent from the frame blank) plus a SAS load program ``<stem>.sas`` (``@start NAME $w.``).
+    ``csv``: header + rows. ``parquet``: the frame as is. Returns the data file's path.
+    """
+    data = to_polars(frame)
+    path = Path(path)
+    if format == "dat":
+        chosen = resolve_layout(path, layout)
+        _write_dat(data, path, chosen)
+        path.with_suffix(".sas").write_text(sas_program(chosen, path.name), encoding="ascii")
+    elif format == "csv":
+        data.write_csv(path)
+    elif format == "parquet":
+        data.write_parquet(path)
+    else:
+        raise ValueError(f"format must be 'dat', 'csv' or 'parquet', got {format!r}")
+    return path
+
+
+__all__ = [
+    "INVALID_SUFFIX",
+    "convert_puf",
+    "read_puf",
+    "scan_puf",
+    "write_puf",
+]

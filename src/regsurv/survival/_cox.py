@@ -1,0 +1,369 @@
+"""Cox partial-likelihood kernels (arrays in, arrays out), after R survival's coxfit6/coxscore2.
+
+Rows are sorted once by (stratum, time) and aggregated per distinct (stratum, time) "group".
+For an event group with deaths D (count d, weight sum W_D), risk set R and r = w·exp(η), the
+tie terms are k = 0..d-1 (Efron: multiplier m = W_D/d, a_k = k/d; Breslow: one term, m = W_D,
+a = 0) with denominators D_k = S0_R − a_k S0_D, so that
+
+    loglik = Σ_D w η − Σ_k m log D_k
+    U      = Σ_D w x − Σ_k m x̄_k,              x̄_k = (S1_R − a_k S1_D) / D_k
+    I      = Σ_k m [(S2_R − a_k S2_D)/D_k − x̄_k x̄_kᵀ].
+
+S2 is never formed per group: Σ_g S2_R,g A_g = Xᵀ diag(r · cumA) X with cumA the cumulative
+Σ m/D_k over event groups at or before each row's time, so an iteration costs one pass over X,
+one X-weighted Gram product and O(groups · p²).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOLER_CHOL = np.finfo(float).eps ** 0.75
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CoxData:
+    """Sorted, centred and scaled inputs with their group/tie structure."""
+
+    x: np.ndarray  # (n, p), centred and scaled, sorted
+    weight: np.ndarray  # (n,)
+    event: np.ndarray  # (n,) bool
+    order: np.ndarray  # sorted position -> input row
+    group_of_row: np.ndarray  # (n,) group index
+    group_start: np.ndarray  # (G,) first sorted row of each group
+    group_stratum_end: np.ndarray  # (G,) index one past the last group of the group's stratum
+    group_stratum_start: np.ndarray  # (G,) first group of the group's stratum
+    event_groups: np.ndarray  # (E,) groups with at least one death
+    death_rows: np.ndarray  # sorted rows that are deaths
+    death_starts: np.ndarray  # (E,) start of each event group within death_rows
+    term_group: np.ndarray  # (T,) position in event_groups of each tie term
+    term_a: np.ndarray  # (T,)
+    term_m: np.ndarray  # (T,)
+    term_q: np.ndarray  # (T,) 1 / number of terms in the group (mean of x̄_k)
+    group_death_weight: np.ndarray  # (E,)
+    center: np.ndarray  # (p,)
+    scale: np.ndarray  # (p,)
+
+
+def prepare(
+    time: np.ndarray,
+    event: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray,
+    stratum: np.ndarray,
+    ties: str,
+) -> CoxData:
+    """Sort by (stratum, time), centre and scale X (as coxfit6), and build the tie structure."""
+    order = np.lexsort((time, stratum))
+    time_s, stratum_s = time[order], stratum[order]
+    event_s = event[order].astype(bool)
+    weight_s = weight[order].astype(float)
+    x_s = x[order]
+    n = len(time_s)
+    total_w = weight_s.sum()
+    center = (weight_s @ x_s) / total_w if n else np.zeros(x.shape[1])
+    x_s = x_s - center
+    spread = (weight_s @ np.abs(x_s)) / total_w if n else np.ones(x.shape[1])
+    scale = np.where(spread > 0, 1.0 / np.where(spread > 0, spread, 1.0), 1.0)
+    x_s *= scale
+
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = (time_s[1:] != time_s[:-1]) | (stratum_s[1:] != stratum_s[:-1])
+    group_start = np.flatnonzero(new_group)
+    group_of_row = np.cumsum(new_group) - 1
+    n_groups = len(group_start)
+    new_stratum = np.ones(n_groups, dtype=bool)
+    new_stratum[1:] = stratum_s[group_start[1:]] != stratum_s[group_start[:-1]]
+    stratum_first = np.flatnonzero(new_stratum)
+    stratum_id = np.cumsum(new_stratum) - 1
+    stratum_last = np.append(stratum_first[1:], n_groups)
+    group_stratum_start = stratum_first[stratum_id]
+    group_stratum_end = stratum_last[stratum_id]
+
+    deaths_per_group = np.bincount(group_of_row, weights=event_s, minlength=n_groups)
+    event_groups = np.flatnonzero(deaths_per_group > 0)
+    d = deaths_per_group[event_groups].astype(np.int64)
+    death_rows = np.flatnonzero(event_s)
+    death_starts = (np.cumsum(d) - d).astype(np.int64)
+    group_death_weight = np.bincount(
+        group_of_row[death_rows], weights=weight_s[death_rows], minlength=n_groups
+    )[event_groups]
+    if ties == "efron":
+        term_group = np.repeat(np.arange(len(event_groups)), d)
+        term_k = np.arange(d.sum()) - np.repeat(death_starts, d)
+        d_term = d[term_group].astype(float)
+        term_a = term_k / d_term
+        term_m = group_death_weight[term_group] / d_term
+        term_q = 1.0 / d_term
+    elif ties == "breslow":
+        term_group = np.arange(len(event_groups))
+        term_a = np.zeros(len(event_groups))
+        term_m = group_death_weight.copy()
+        term_q = np.ones(len(event_groups))
+    else:
+        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    return CoxData(
+        x_s, weight_s, event_s, order, group_of_row, group_start, group_stratum_end,
+        group_stratum_start, event_groups, death_rows, death_starts, term_group, term_a,
+        term_m, term_q, group_death_weight, center, scale,
+    )  # fmt: skip
+
+
+def _reverse_cumsum_by_stratum(values: np.ndarray, data: CoxData) -> np.ndarray:
+    """Σ over groups h >= g in g's stratum of ``values[h]`` (groups along axis 0)."""
+    rc = np.cumsum(values[::-1], axis=0)[::-1]
+    rc = np.concatenate([rc, np.zeros((1,) + values.shape[1:])], axis=0)
+    return rc[: len(values)] - rc[data.group_stratum_end]
+
+
+def _cumsum_by_stratum(values: np.ndarray, data: CoxData) -> np.ndarray:
+    """Σ over groups h <= g in g's stratum of ``values[h]``."""
+    c = np.cumsum(values, axis=0)
+    c = np.concatenate([np.zeros((1,) + values.shape[1:]), c], axis=0)
+    return c[1:] - c[data.group_stratum_start]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CoxState:
+    """Partial likelihood and its ingredients at one β (scaled coordinates)."""
+
+    loglik: float
+    risk: np.ndarray  # exp(η), sorted rows
+    s1_risk: np.ndarray  # (E, p)
+    s1_death: np.ndarray  # (E, p)
+    denom: np.ndarray  # (T,) D_k
+
+
+def evaluate(data: CoxData, beta: np.ndarray) -> CoxState:
+    """Log partial likelihood and the risk-set sums S0, S1 at β."""
+    eta = data.x @ beta
+    shift = float(eta.max()) if eta.size and eta.max() > 300 else 0.0
+    risk = np.exp(eta - shift)
+    wr = data.weight * risk
+    n_groups = len(data.group_start)
+    eg = data.event_groups
+    s0_group = np.add.reduceat(wr, data.group_start) if n_groups else np.zeros(0)
+    s0_risk = _reverse_cumsum_by_stratum(s0_group, data)[eg]
+    wrx = data.x * wr[:, None]
+    s1_group = np.add.reduceat(wrx, data.group_start, axis=0) if n_groups else wrx[:0]
+    s1_risk = _reverse_cumsum_by_stratum(s1_group, data)[eg]
+    dr = data.death_rows
+    if len(dr):
+        s0_death = np.add.reduceat(wr[dr], data.death_starts)
+        s1_death = np.add.reduceat(wrx[dr], data.death_starts, axis=0)
+    else:
+        s0_death, s1_death = np.zeros(0), np.zeros((0, data.x.shape[1]))
+    tg = data.term_group
+    denom = s0_risk[tg] - data.term_a * s0_death[tg]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loglik = float(
+            data.weight[dr] @ (eta[dr] - shift) - data.term_m @ np.log(denom)
+        )
+    return CoxState(loglik, risk, s1_risk, s1_death, denom)
+
+
+def _group_sums(data: CoxData, values: np.ndarray) -> np.ndarray:
+    return np.bincount(data.term_group, weights=values, minlength=len(data.event_groups))
+
+
+def mean_covariate(data: CoxData, state: CoxState) -> np.ndarray:
+    """x̄̄_g = mean over the group's tie terms of x̄_k, (E, p)."""
+    q1 = _group_sums(data, data.term_q / state.denom)
+    q2 = _group_sums(data, data.term_q * data.term_a / state.denom)
+    return state.s1_risk * q1[:, None] - state.s1_death * q2[:, None]
+
+
+def score(data: CoxData, state: CoxState) -> np.ndarray:
+    """Score vector U = Σ_D w x − Σ_g W_D,g x̄̄_g."""
+    dr = data.death_rows
+    xbar = mean_covariate(data, state)
+    return data.weight[dr] @ data.x[dr] - data.group_death_weight @ xbar
+
+
+def information(
+    data: CoxData, state: CoxState, group_multiplier: np.ndarray | None = None
+) -> np.ndarray:
+    """Information matrix Σ_k c_g m [(S2_R − a S2_D)/D − x̄ x̄ᵀ], c_g = 1 or a per-group multiplier."""
+    m, a, den = data.term_m, data.term_a, state.denom
+    h = m / den
+    A = _group_sums(data, h)
+    B = _group_sums(data, h * a)
+    C = _group_sums(data, h / den)
+    E = _group_sums(data, h * a / den)
+    F = _group_sums(data, h * a * a / den)
+    if group_multiplier is not None:
+        A, B, C, E, F = (v * group_multiplier for v in (A, B, C, E, F))
+    n_groups = len(data.group_start)
+    A_all = np.zeros(n_groups)
+    A_all[data.event_groups] = A
+    cum_a = _cumsum_by_stratum(A_all, data)[data.group_of_row]
+    row_coef = data.weight * state.risk * cum_a
+    B_all = np.zeros(n_groups)
+    B_all[data.event_groups] = B
+    dr = data.death_rows
+    row_coef[dr] -= data.weight[dr] * state.risk[dr] * B_all[data.group_of_row[dr]]
+    s2 = (data.x * row_coef[:, None]).T @ data.x
+    s1r, s1d = state.s1_risk, state.s1_death
+    cross = s1r.T @ (s1d * E[:, None])
+    outer = s1r.T @ (s1r * C[:, None]) - cross - cross.T + s1d.T @ (s1d * F[:, None])
+    info = s2 - outer
+    return (info + info.T) / 2
+
+
+def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
+    """Unweighted score residuals U_i (sorted rows), R's residuals(type = "score").
+
+    U_i = δ_i (x_i − x̄̄_g(i)) − r_i (x_i H_i − M_i) + δ_i r_i (x_i Ha_g(i) − Ma_g(i)), with
+    H, M the cumulative Σ h_k, Σ h_k x̄_k over tie terms up to the row's time (h_k = m/D_k) and
+    Ha, Ma the own-group Σ a_k h_k, Σ a_k h_k x̄_k (Efron's down-weighting of the deaths).
+    """
+    m, a, den = data.term_m, data.term_a, state.denom
+    h = m / den
+    A = _group_sums(data, h)
+    B = _group_sums(data, h * a)
+    C = _group_sums(data, h / den)
+    E = _group_sums(data, h * a / den)
+    F = _group_sums(data, h * a * a / den)
+    s1r, s1d = state.s1_risk, state.s1_death
+    m_inc = s1r * C[:, None] - s1d * E[:, None]  # Σ_k h_k x̄_k
+    ma_inc = s1r * E[:, None] - s1d * F[:, None]  # Σ_k a_k h_k x̄_k
+    n_groups, p = len(data.group_start), data.x.shape[1]
+    eg = data.event_groups
+    h_all = np.zeros(n_groups)
+    h_all[eg] = A
+    m_all = np.zeros((n_groups, p))
+    m_all[eg] = m_inc
+    g = data.group_of_row
+    cum_h = _cumsum_by_stratum(h_all, data)[g]
+    cum_m = _cumsum_by_stratum(m_all, data)[g]
+    r = state.risk
+    resid = -r[:, None] * (data.x * cum_h[:, None] - cum_m)
+    dr = data.death_rows
+    e_of_death = np.repeat(np.arange(len(eg)), np.diff(np.append(data.death_starts, len(dr))))
+    xbar = mean_covariate(data, state)
+    xd = data.x[dr]
+    resid[dr] += xd - xbar[e_of_death]
+    resid[dr] += r[dr, None] * (xd * B[e_of_death, None] - ma_inc[e_of_death])
+    return resid
+
+
+def cholesky_keep(matrix: np.ndarray, toler: float = TOLER_CHOL) -> np.ndarray:
+    """Columns kept by survival's cholesky2 (a pivot below toler·max diagonal is aliased)."""
+    mat = np.array(matrix, dtype=float)
+    p = mat.shape[0]
+    keep = np.zeros(p, dtype=bool)
+    diag = np.diag(mat)
+    finite_diag = diag[np.isfinite(diag)]
+    eps = finite_diag.max() if finite_diag.size and finite_diag.max() > 0 else 0.0
+    eps = toler if eps == 0 else eps * toler
+    for i in range(p):
+        pivot = mat[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            continue
+        keep[i] = True
+        col = mat[i + 1 :, i] / pivot
+        mat[i + 1 :, i + 1 :] -= np.outer(col, mat[i, i + 1 :])
+    return keep
+
+
+def solve_kept(matrix: np.ndarray, vector: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Solve on the kept columns; aliased components are 0 (survival's chsolve2)."""
+    out = np.zeros_like(vector, dtype=float)
+    if keep.any():
+        out[keep] = np.linalg.solve(matrix[np.ix_(keep, keep)], vector[keep])
+    return out
+
+
+def inverse_kept(matrix: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Inverse on the kept columns, zero rows/columns for aliased ones (survival's chinv2)."""
+    out = np.zeros_like(matrix, dtype=float)
+    if keep.any():
+        out[np.ix_(keep, keep)] = np.linalg.inv(matrix[np.ix_(keep, keep)])
+    return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CoxFit:
+    """Newton–Raphson result on the original covariate scale."""
+
+    beta: np.ndarray
+    var: np.ndarray
+    keep: np.ndarray
+    loglik_initial: float
+    loglik_final: float
+    score_test: float
+    score_final: np.ndarray
+    iterations: int
+    converged: bool
+    state: CoxState
+    beta_scaled: np.ndarray
+
+
+def newton_raphson(data: CoxData, *, max_iter: int = 20, eps: float = 1e-9) -> CoxFit:
+    """coxfit6's iteration: Newton steps from β = 0, step halving, stop on |1 − ℓ_old/ℓ| <= eps."""
+    p = data.x.shape[1]
+    beta = np.zeros(p)
+    state = evaluate(data, beta)
+    loglik0 = state.loglik
+    u = score(data, state)
+    imat = information(data, state)
+    keep = cholesky_keep(imat)
+    step = solve_kept(imat, u, keep)
+    score_test = float(u @ step)
+    best = loglik0
+    new_beta = beta + step
+    halving = 0
+    converged = False
+    iterations = 0
+    if max_iter == 0 or not np.isfinite(loglik0):
+        new_beta = beta
+        converged = True
+    else:
+        for iterations in range(1, max_iter + 1):  # noqa: B007 - reported count
+            state = evaluate(data, new_beta)
+            u = score(data, state)
+            imat = information(data, state)
+            keep = cholesky_keep(imat)
+            finite = np.isfinite(state.loglik) and np.all(np.isfinite(u)) and np.all(
+                np.isfinite(imat)
+            )
+            if finite and abs(1 - best / state.loglik) <= eps:
+                best = state.loglik
+                converged = True
+                break
+            if iterations == max_iter:
+                break
+            if not finite or state.loglik < best:
+                halving += 1
+                new_beta = (new_beta + halving * beta) / (halving + 1.0)
+            else:
+                halving = 0
+                best = state.loglik
+                step = solve_kept(imat, u, keep)
+                beta = new_beta
+                new_beta = new_beta + step
+        if not converged:
+            new_beta = beta  # last good β (coxfit6 recomputes there)
+            if max_iter > 1:
+                state = evaluate(data, new_beta)
+                u = score(data, state)
+                imat = information(data, state)
+                keep = cholesky_keep(imat)
+                best = state.loglik
+    var_scaled = inverse_kept(imat, keep)
+    var = var_scaled * np.outer(data.scale, data.scale)
+    return CoxFit(
+        beta=new_beta * data.scale,
+        var=var,
+        keep=keep,
+        loglik_initial=loglik0,
+        loglik_final=best if converged else state.loglik,
+        score_test=score_test,
+        score_final=u / data.scale,
+        iterations=iterations,
+        converged=converged,
+        state=state,
+        beta_scaled=new_beta,
+    )

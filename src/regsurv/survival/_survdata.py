@@ -1,0 +1,195 @@
+"""Input checks and integer coding shared by Kaplan–Meier and the log-rank tests.
+
+Rows with a missing time, event, group or stratum are dropped and counted (R's ``na.omit``);
+everything else that is wrong raises a one-line error naming the column, the value and the
+number of rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from regsurv._frames import to_polars
+
+
+@dataclass(frozen=True, slots=True)
+class SurvivalData:
+    """Checked survival input as numpy arrays (rows with missing values removed)."""
+
+    time: np.ndarray  # float64, >= 0
+    event: np.ndarray  # float64, 0/1
+    weights: np.ndarray | None  # float64, >= 0, or None when unweighted
+    group_code: np.ndarray  # int64 in [0, len(group_levels))
+    group_levels: tuple[str, ...]
+    strata_code: np.ndarray  # int64 in [0, len(strata_levels))
+    strata_levels: tuple[str, ...]
+    n_dropped: int
+    warnings: tuple[str, ...]
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _pandas_categories(data: Any, column: str) -> list[str] | None:
+    """Declared category order of a pandas Categorical column (lost by ``pl.from_pandas``)."""
+    dtype = getattr(getattr(data, "dtypes", None), "get", lambda _: None)(column)
+    categories = getattr(dtype, "categories", None)
+    return None if categories is None else [str(c) for c in categories]
+
+
+def _factor(
+    series: pl.Series, keep: np.ndarray, declared: list[str] | None
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes and level labels: Enum / pandas order, else sorted distinct values (R)."""
+    dtype = series.dtype
+    if isinstance(dtype, pl.Enum) and declared is None:
+        codes = series.to_physical().to_numpy()[keep].astype(np.int64)
+        return codes, tuple(str(v) for v in dtype.categories)
+    if declared is not None:
+        codes = series.cast(pl.String).cast(pl.Enum(declared)).to_physical().to_numpy()
+        return codes[keep].astype(np.int64), tuple(declared)
+    if dtype == pl.Boolean:
+        series = series.cast(pl.Int8)
+    if series.dtype.is_numeric():
+        values = series.to_numpy()[keep].astype(np.float64)
+        uniq, codes = np.unique(values, return_inverse=True)
+        return codes.astype(np.int64), tuple(_label(v.item()) for v in uniq)
+    strings = series.cast(pl.String)
+    levels = sorted(strings.drop_nulls().unique().to_list())
+    codes = strings.cast(pl.Enum(levels)).to_physical().to_numpy()
+    return codes[keep].astype(np.int64), tuple(levels)
+
+
+def _missing(series: pl.Series) -> np.ndarray:
+    miss = series.is_null()
+    if series.dtype.is_float():
+        miss = miss | series.is_nan()
+    return miss.to_numpy()
+
+
+def _first_bad(values: np.ndarray, bad: np.ndarray) -> str:
+    return repr(values[np.flatnonzero(bad)[0]].item())
+
+
+def prepare_survival_data(
+    data: Any,
+    *,
+    time: str,
+    event: str,
+    group: str | None = None,
+    strata: str | None = None,
+    weights: str | None = None,
+) -> SurvivalData:
+    """Validate and encode the columns of a survival analysis (see the module docstring)."""
+    frame = to_polars(data)
+    columns = {"time": time, "event": event, "group": group, "strata": strata, "weights": weights}
+    for role, name in columns.items():
+        if name is not None and name not in frame.columns:
+            raise ValueError(f"{role} column {name!r} not found in data ({frame.width} columns)")
+    n_rows = frame.height
+    if n_rows == 0:
+        raise ValueError("data has no rows")
+
+    time_s = frame.get_column(time)
+    if not time_s.dtype.is_numeric() or time_s.dtype == pl.Boolean:
+        raise TypeError(f"time column {time!r} has dtype {time_s.dtype}; expected numeric")
+    event_s = frame.get_column(event)
+    if event_s.dtype != pl.Boolean and not event_s.dtype.is_numeric():
+        raise TypeError(
+            f"event column {event!r} has dtype {event_s.dtype}; expected 0/1 or Boolean"
+        )
+
+    missing = {time: _missing(time_s), event: _missing(event_s)}
+    for name in (group, strata):
+        if name is not None:
+            missing[name] = missing.get(name, False) | frame.get_column(name).is_null().to_numpy()
+    drop = np.zeros(n_rows, dtype=bool)
+    for mask in missing.values():
+        drop |= mask
+    keep = ~drop
+    n_dropped = int(drop.sum())
+    warnings: list[str] = []
+    if n_dropped:
+        detail = ", ".join(f"{name}: {int(m.sum())}" for name, m in missing.items() if m.any())
+        warnings.append(f"{n_dropped} of {n_rows} rows dropped for missing values ({detail})")
+    if n_dropped == n_rows:
+        raise ValueError(f"all {n_rows} rows have a missing value ({warnings[0]})")
+
+    t = time_s.cast(pl.Float64).to_numpy()[keep]
+    bad = ~np.isfinite(t) | (t < 0)
+    if bad.any():
+        raise ValueError(
+            f"time column {time!r}: {int(bad.sum())} rows are negative or infinite "
+            f"(first: {_first_bad(t, bad)})"
+        )
+    e = event_s.cast(pl.Float64).to_numpy()[keep]
+    bad = (e != 0) & (e != 1)
+    if bad.any():
+        values = ", ".join(repr(v.item()) for v in np.unique(e[bad])[:5])
+        raise ValueError(
+            f"event column {event!r}: {int(bad.sum())} rows are not 0/1 (values: {values}); "
+            "code the event as 1 = event, 0 = censored"
+        )
+
+    w = None
+    if weights is not None:
+        w_s = frame.get_column(weights)
+        if not w_s.dtype.is_numeric() or w_s.dtype == pl.Boolean:
+            raise TypeError(f"weights column {weights!r} has dtype {w_s.dtype}; expected numeric")
+        w = w_s.cast(pl.Float64).to_numpy()[keep]
+        bad = ~np.isfinite(w)
+        if bad.any():
+            raise ValueError(
+                f"weights column {weights!r}: {int(bad.sum())} rows are missing, NaN or infinite"
+            )
+        bad = w < 0
+        if bad.any():
+            raise ValueError(
+                f"weights column {weights!r}: {int(bad.sum())} rows are negative "
+                f"(first: {_first_bad(w, bad)})"
+            )
+
+    n_kept = int(keep.sum())
+    if group is None:
+        g_code, g_levels = np.zeros(n_kept, dtype=np.int64), ("all",)
+    else:
+        g_code, g_levels = _factor(frame.get_column(group), keep, _pandas_categories(data, group))
+    if strata is None:
+        s_code, s_levels = np.zeros(n_kept, dtype=np.int64), ("all",)
+    else:
+        s_code, s_levels = _factor(frame.get_column(strata), keep, _pandas_categories(data, strata))
+    return SurvivalData(
+        time=np.ascontiguousarray(t, dtype=np.float64),
+        event=np.ascontiguousarray(e, dtype=np.float64),
+        weights=None if w is None else np.ascontiguousarray(w),
+        group_code=g_code,
+        group_levels=g_levels,
+        strata_code=s_code,
+        strata_levels=s_levels,
+        n_dropped=n_dropped,
+        warnings=tuple(warnings),
+    )
+
+
+def check_groups(
+    codes: np.ndarray, levels: tuple[str, ...], column: str | None
+) -> tuple[np.ndarray, list[str]]:
+    """Rows per level, and R-like warnings for empty and single-row levels."""
+    counts = np.bincount(codes, minlength=len(levels))
+    warnings = []
+    empty = [levels[i] for i in np.flatnonzero(counts == 0)]
+    if empty:
+        warnings.append(
+            f"group column {column!r}: level(s) with no rows ignored: {', '.join(empty)}"
+        )
+    single = [levels[i] for i in np.flatnonzero(counts == 1)]
+    if single:
+        warnings.append(f"group column {column!r}: level(s) with a single row: {', '.join(single)}")
+    return counts, warnings

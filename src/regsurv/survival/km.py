@@ -1,0 +1,392 @@
+"""Kaplan–Meier survival curves, R-exact (``survival::survfit``), weighted or not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from regsurv.survival._km import (
+    aggregate_cells,
+    conf_band,
+    first_below_half,
+    km_curve,
+    reverse_cumsum,
+    robust_var_log,
+)
+from regsurv.survival._survdata import check_groups, prepare_survival_data
+
+CONF_TYPES = ("log-log", "log", "plain")
+CURVE_COLUMNS = (
+    "group",
+    "time",
+    "n_risk",
+    "n_event",
+    "n_censor",
+    "estimate",
+    "std_error",
+    "conf_low",
+    "conf_high",
+)
+
+
+def _floats(values: np.ndarray) -> list[float | None]:
+    """JSON-safe list: NaN -> None, infinities kept as strings like R's JSON."""
+    out: list[float | None] = []
+    for v in np.asarray(values, dtype=float).tolist():
+        if v != v:
+            out.append(None)
+        elif v in (float("inf"), float("-inf")):
+            out.append("Inf" if v > 0 else "-Inf")  # type: ignore[arg-type]
+        else:
+            out.append(v)
+    return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SurvivalCurve:
+    """Kaplan–Meier estimate of one group, one row per distinct time (event or censoring).
+
+    ``std_error`` is R's ``std.err`` of the Greenwood fit: the SE of the cumulative hazard
+    -log S. For a robust (infinitesimal-jackknife) fit it is SE(S) / S, the same scale, so
+    the confidence limits follow from it in every case (R reports SE(S) itself there).
+    Built by `kaplan_meier`, not by hand.
+    """
+
+    group: str
+    time: np.ndarray
+    n_risk: np.ndarray
+    n_event: np.ndarray
+    n_censor: np.ndarray
+    estimate: np.ndarray
+    std_error: np.ndarray
+    conf_low: np.ndarray
+    conf_high: np.ndarray
+    conf_level: float
+    conf_type: str
+    variance: str  # "greenwood" or "robust"
+    n_obs: int
+    n_events: float
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def std_error_surv(self) -> np.ndarray:
+        """SE of S(t) itself (``summary.survfit``'s std.err): std_error * estimate."""
+        with np.errstate(invalid="ignore"):
+            return self.std_error * self.estimate
+
+    def median(self) -> tuple[float, float, float]:
+        """Median and its CI by R's rule (print.survfit; Brookmeyer–Crowley). NaN = R's NA."""
+        return (
+            first_below_half(self.estimate, self.time),
+            first_below_half(self.conf_low, self.time),
+            first_below_half(self.conf_high, self.time),
+        )
+
+    def at(self, times: Sequence[float] | np.ndarray, *, extend: bool = False) -> dict[str, Any]:
+        """Survival at given times, as R ``summary(fit, times = times, extend = extend)``.
+
+        The step function is read at each time; n_risk is the number at risk at that time;
+        n_event / n_censor count (previous requested time, time]. Times after the last
+        observed time are dropped unless ``extend`` (then n_risk is 0). ``std_error`` here is
+        the SE of S, as ``summary.survfit`` prints it.
+        """
+        req = np.unique(np.asarray(times, dtype=float))
+        req = req[req >= min(self.time.min(initial=0.0), 0.0)]
+        if not extend:
+            req = req[req <= self.time.max(initial=-np.inf)]
+        idx = np.searchsorted(self.time, req, side="right")  # rows with time <= t
+        nxt = np.searchsorted(self.time, req, side="left")  # first row with time >= t
+
+        def pick(values: np.ndarray, before: float) -> np.ndarray:
+            return np.concatenate(([before], values))[idx]
+
+        surv = pick(self.estimate, 1.0)
+        se_log = pick(self.std_error, 0.0)
+        low, high = conf_band(surv, se_log, self.conf_level, self.conf_type)
+        with np.errstate(invalid="ignore"):
+            se_surv = se_log * surv
+        cum_event = pick(np.cumsum(self.n_event), 0.0)
+        cum_censor = pick(np.cumsum(self.n_censor), 0.0)
+        return {
+            "time": req,
+            "n_risk": np.concatenate((self.n_risk, [0.0]))[nxt],
+            "n_event": np.diff(cum_event, prepend=0.0),
+            "n_censor": np.diff(cum_censor, prepend=0.0),
+            "estimate": surv,
+            "std_error": se_surv,
+            "conf_low": low,
+            "conf_high": high,
+        }
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per distinct time: the columns of ``CURVE_COLUMNS``."""
+        n = self.time.size
+        return pl.DataFrame(
+            {
+                "group": [self.group] * n,
+                "time": self.time,
+                "n_risk": self.n_risk,
+                "n_event": self.n_event,
+                "n_censor": self.n_censor,
+                "estimate": self.estimate,
+                "std_error": self.std_error,
+                "conf_low": self.conf_low,
+                "conf_high": self.conf_high,
+            },
+            schema={c: (pl.String if c == "group" else pl.Float64) for c in CURVE_COLUMNS},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary of every field."""
+        return {
+            "group": self.group,
+            **{c: _floats(getattr(self, c)) for c in CURVE_COLUMNS[1:]},
+            "conf_level": self.conf_level,
+            "conf_type": self.conf_type,
+            "variance": self.variance,
+            "n_obs": self.n_obs,
+            "n_events": self.n_events,
+            "warnings": list(self.warnings),
+        }
+
+    def __repr__(self) -> str:
+        med = self.median()[0]
+        return (
+            f"SurvivalCurve(group={self.group!r}, n_obs={self.n_obs}, "
+            f"n_events={self.n_events:g}, median={med:g}, times={self.time.size})"
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SurvivalCurves:
+    """Kaplan–Meier curves, one per group level (``curves``: level label -> curve)."""
+
+    curves: dict[str, SurvivalCurve]
+    group: str | None
+    conf_level: float
+    conf_type: str
+    variance: str
+    weighted: bool
+    method: str
+    n_obs: int
+    n_events: float
+    n_dropped: int
+    warnings: tuple[str, ...] = ()
+
+    def __getitem__(self, label: str) -> SurvivalCurve:
+        return self.curves[label]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.curves)
+
+    def __len__(self) -> int:
+        return len(self.curves)
+
+    def keys(self):
+        return self.curves.keys()
+
+    def values(self):
+        return self.curves.values()
+
+    def items(self):
+        return self.curves.items()
+
+    def to_frame(self) -> pl.DataFrame:
+        """All curves stacked: group, time, n_risk, n_event, n_censor, estimate, std_error,
+        conf_low, conf_high (one row per distinct time of each group, as R's survfit)."""
+        return pl.concat([c.to_frame() for c in self.curves.values()], how="vertical")
+
+    def median(self) -> pl.DataFrame:
+        """Median survival with CI per group (R print.survfit / summary(fit)$table).
+
+        Columns: group, n_obs, n_events, median, conf_low, conf_high; NaN where R gives NA
+        (the reason is in ``warnings``).
+        """
+        rows = [(label, c.n_obs, c.n_events, *c.median()) for label, c in self.curves.items()]
+        return pl.DataFrame(
+            rows,
+            schema={
+                "group": pl.String,
+                "n_obs": pl.Int64,
+                "n_events": pl.Float64,
+                "median": pl.Float64,
+                "conf_low": pl.Float64,
+                "conf_high": pl.Float64,
+            },
+            orient="row",
+        )
+
+    def at(self, times: Sequence[float] | np.ndarray, *, extend: bool = False) -> pl.DataFrame:
+        """Survival, CI and numbers at risk at given times per group (R summary(fit, times=)).
+
+        Columns: group, time, n_risk, n_event, n_censor, estimate, std_error (SE of S),
+        conf_low, conf_high. See `SurvivalCurve.at`.
+        """
+        frames = []
+        for label, curve in self.curves.items():
+            cols = curve.at(times, extend=extend)
+            frames.append(
+                pl.DataFrame({"group": [label] * cols["time"].size, **cols}).cast(
+                    {c: pl.Float64 for c in CURVE_COLUMNS[1:]}
+                )
+            )
+        return pl.concat(frames, how="vertical")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary (curves and medians included)."""
+        return {
+            "method": self.method,
+            "group": self.group,
+            "conf_level": self.conf_level,
+            "conf_type": self.conf_type,
+            "variance": self.variance,
+            "weighted": self.weighted,
+            "n_obs": self.n_obs,
+            "n_events": self.n_events,
+            "n_dropped": self.n_dropped,
+            "warnings": list(self.warnings),
+            "curves": {label: c.to_dict() for label, c in self.curves.items()},
+            "median": {
+                label: dict(
+                    zip(("median", "conf_low", "conf_high"), _floats(c.median()), strict=True)
+                )
+                for label, c in self.curves.items()
+            },
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"SurvivalCurves(groups={len(self.curves)}, n_obs={self.n_obs}, "
+            f"n_events={self.n_events:g}, conf_type={self.conf_type!r}, variance={self.variance!r})"
+        )
+
+
+def kaplan_meier(
+    data: Any,
+    *,
+    time: str,
+    event: str,
+    group: str | None = None,
+    weights: str | None = None,
+    robust: bool | None = None,
+    conf_level: float = 0.95,
+    conf_type: str = "log-log",
+) -> SurvivalCurves:
+    """Kaplan–Meier curves, one per level of ``group``, matching R ``survfit``.
+
+    Events and censorings at the same time: events first, the censored are at risk at t.
+    ``std_error`` is Greenwood's SE of -log S, sqrt(sum d / (n (n - d))), with case-weighted
+    n and d when ``weights`` is given. ``robust=None`` follows R: the infinitesimal-jackknife
+    variance when any weight is not an integer, Greenwood otherwise; ``robust=True/False``
+    forces it. ``conf_type``: "log-log" (default; SAS's and ours; S^exp(±z se / log S)),
+    "log" (R's default; S exp(±z se), upper capped at 1) or "plain" (S ± z S se).
+
+    Parameters
+    ----------
+    data : polars or pandas DataFrame.
+    time, event : column names; time >= 0, event 0/1 or Boolean (1 = event).
+    group : optional grouping column (Enum order, pandas categories, else sorted levels).
+    weights : optional case-weight column (>= 0; IPTW weights).
+    """
+    if conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
+    if not 0.0 < conf_level < 1.0:
+        raise ValueError(f"conf_level must be in (0, 1), got {conf_level!r}")
+    prepared = prepare_survival_data(data, time=time, event=event, group=group, weights=weights)
+    levels = prepared.group_levels
+    code = prepared.group_code
+    w = prepared.weights
+    warnings = list(prepared.warnings)
+    counts, group_warnings = check_groups(code, levels, group)
+    if group is not None:
+        warnings.extend(group_warnings)
+
+    if robust is None:
+        robust = w is not None and bool(np.any(w != np.floor(w)))
+    variance = "robust" if robust else "greenwood"
+
+    cells = aggregate_cells(code, prepared.time, prepared.event, w, len(levels), robust)
+    curves: dict[str, SurvivalCurve] = {}
+    for g, label in enumerate(levels):
+        lo, hi = cells.starts[g], cells.starts[g + 1]
+        if lo == hi:
+            continue
+        sl = slice(lo, hi)
+        w_total, w_event, n_deaths = cells.w_total[sl], cells.w_event[sl], cells.n_deaths[sl]
+        n_risk = reverse_cumsum(w_total)
+        surv, var_log, has_event = km_curve(n_risk, n_deaths, w_event)
+        if robust:
+            var_log = robust_var_log(
+                n_risk, w_event, has_event, surv, cells.w2_total[sl], cells.w2_event[sl]
+            )
+        se_log = np.sqrt(var_log)
+        low, high = conf_band(surv, se_log, conf_level, conf_type)
+        curve_warnings = []
+        n_events = float(w_event.sum())
+        label_text = "" if group is None else f" in group {label!r}"
+        if n_events == 0:
+            curve_warnings.append(f"no events{label_text}: S(t) = 1 throughout")
+        curve = SurvivalCurve(
+            group=label,
+            time=cells.time[sl],
+            n_risk=n_risk,
+            n_event=w_event,
+            n_censor=w_total - w_event,
+            estimate=surv,
+            std_error=se_log,
+            conf_low=low,
+            conf_high=high,
+            conf_level=conf_level,
+            conf_type=conf_type,
+            variance=variance,
+            n_obs=int(counts[g]),
+            n_events=n_events,
+            warnings=(),
+        )
+        med, med_low, med_high = curve.median()
+        if np.isnan(med):
+            curve_warnings.append(f"median not reached{label_text}: S(t) stays above 0.5")
+        if np.isnan(med_low) and not np.isnan(med):
+            curve_warnings.append(
+                f"lower confidence limit of the median undefined{label_text}: "
+                "the lower band never falls below 0.5"
+            )
+        if np.isnan(med_high):
+            curve_warnings.append(
+                f"upper confidence limit of the median undefined{label_text}: "
+                "the upper band stays above 0.5"
+            )
+        if curve_warnings:
+            curve = _replace_warnings(curve, tuple(curve_warnings))
+            warnings.extend(curve_warnings)
+        curves[label] = curve
+
+    n_events_total = float(cells.w_event.sum())
+    if n_events_total == 0:
+        warnings.append("all observations are censored: no events")
+    method = (
+        f"Kaplan-Meier ({'weighted, ' if w is not None else ''}{variance} variance, {conf_type} CI)"
+    )
+    return SurvivalCurves(
+        curves=curves,
+        group=group,
+        conf_level=conf_level,
+        conf_type=conf_type,
+        variance=variance,
+        weighted=w is not None,
+        method=method,
+        n_obs=int(code.size),
+        n_events=n_events_total,
+        n_dropped=prepared.n_dropped,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
+
+
+def _replace_warnings(curve: SurvivalCurve, warnings: tuple[str, ...]) -> SurvivalCurve:
+    values = {name: getattr(curve, name) for name in SurvivalCurve.__dataclass_fields__}
+    values["warnings"] = warnings
+    return SurvivalCurve(**values)
