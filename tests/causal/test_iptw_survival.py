@@ -87,6 +87,11 @@ def test_weighted_logrank_matches_svylogrank():
     assert_close(test.statistic, expected["statistic"], tier="optimizer")
     assert int(test.df) == expected["df"]
     assert_close(test.p_value, expected["p"], tier="optimizer")
+    assert test.weighted
+    # svylogrank's per-group table has the non-reference groups (score, se, z, p)
+    table = np.array(expected["per_group_score"]["values"])
+    assert_close(test.score[1:], table[:, 0], tier="optimizer")
+    assert_close(test.score_std_error[1:], table[:, 1], tier="optimizer")
 
 
 def test_weights_object_column_and_scale_agree():

@@ -80,4 +80,3 @@ def cohort_spec(**options: Any) -> CohortSpec:
     """The shipped `[cohort]` with some options changed."""
     raw = shipped_raw()["cohort"]
     return CohortSpec.model_validate({**raw, "options": {**raw["options"], **options}})
-

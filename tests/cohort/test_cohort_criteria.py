@@ -135,8 +135,11 @@ def test_is_blank_and_pandas_input():
         {
             **DEFAULT.model_dump(by_alias=True, exclude_none=True),
             "criteria": [
-                {"id": "lvi_blank", "label": "LVI", "where": {"field": "LYMPH_VASCULAR_INVASION",
-                                                             "is_blank": True}}
+                {
+                    "id": "lvi_blank",
+                    "label": "LVI",
+                    "where": {"field": "LYMPH_VASCULAR_INVASION", "is_blank": True},
+                }
             ],
         }
     )
@@ -236,7 +239,12 @@ def test_dose_rule_and_sentinels():
 
 
 def test_nonqualifying_radiation_is_no_r_by_default_or_excluded_by_option():
-    rows = [{"RAD_TREAT_VOL": "29"}, {"RAD_REGIONAL_DOSE_CGY": 3000}, {}, {"RX_SUMM_RADIATION": "0"}]
+    rows = [
+        {"RAD_TREAT_VOL": "29"},
+        {"RAD_REGIONAL_DOSE_CGY": 3000},
+        {},
+        {"RX_SUMM_RADIATION": "0"},
+    ]
     assert _buckets(rows) == [None, None, None, None]
     strict = cohort_spec(exclude_nonqualifying_radiation=True)
     assert _buckets(rows, strict) == ["radiation_definition", "radiation_definition", None, None]

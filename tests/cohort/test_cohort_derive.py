@@ -189,8 +189,12 @@ def test_missing_field_for_a_recode_is_named():
 def test_unknown_race_option_changes_the_analysis_level():
     frame = puf_frame([{"RACE": "99", "INSURANCE_STATUS": "9"}])
     default = derive_analysis_variables(frame, cohort_spec()).collect().row(0, named=True)
-    other = derive_analysis_variables(
-        frame, cohort_spec(unknown_race="other", unknown_insurance="not_insured")
-    ).collect().row(0, named=True)
+    other = (
+        derive_analysis_variables(
+            frame, cohort_spec(unknown_race="other", unknown_insurance="not_insured")
+        )
+        .collect()
+        .row(0, named=True)
+    )
     assert (default["race"], default["insurance"]) == (None, None)
     assert (other["race"], other["insurance"]) == ("Other", "Not insured")

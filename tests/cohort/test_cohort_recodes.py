@@ -71,10 +71,22 @@ def test_facility_location_is_mapped_by_label_not_number():
 def test_tumor_size_edges():
     mapping = get_recode("tumor_size").mapping
     assert [mapping.get(c) for c in ("000", "001", "050", "051", "100", "101", "150", "151")] == [
-        None, "0-5", "0-5", ">5-10", ">5-10", ">10-15", ">10-15", ">15"
+        None,
+        "0-5",
+        "0-5",
+        ">5-10",
+        ">5-10",
+        ">10-15",
+        ">10-15",
+        ">15",
     ]
     assert [mapping.get(c) for c in ("988", "989", "990", "995", "996", "999")] == [
-        ">15", ">15", "0-5", "0-5", None, None
+        ">15",
+        ">15",
+        "0-5",
+        "0-5",
+        None,
+        None,
     ]
 
 

@@ -10,16 +10,17 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from regsurv.describe import MISSING, OVERALL, summary_table, trend_test
 from regsurv.describe.smd import compare_groups, group_moments
 from regsurv.testing import assert_close, load_reference, reference_data_path
 
+# the paper's published figures, shipped with the study (a copy of shared/paper/targets.toml)
 TARGETS = tomllib.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "paper" / "targets.toml").read_text()
-    if (Path(__file__).resolve().parents[3] / "shared" / "paper" / "targets.toml").exists()
-    else (
+    (
         Path(__file__).resolve().parents[2] / "src/regsurv/studies/sts_metastasectomy.targets.toml"
     ).read_text()
 )
@@ -203,7 +204,10 @@ def test_bad_input_gives_notes_not_errors() -> None:
     notes = dict(zip(t.tests["variable"], t.tests["note"], strict=True))
     assert notes["one_level"] == "test not computed: only one level observed"
     assert notes["all_missing"] == "test not computed: all values are missing"
-    assert "stored as String (text)" in notes["age_text"]
+    assert notes["age_text"] == (
+        "not computed: continuous variable 'age_text' is stored as text (String), not numbers; "
+        "convert it first"
+    )
     assert notes["constant"] == "test not computed: all values are equal"
     assert "groups with no observed values left out of the test: ['c']" in notes["ok"]
     assert t.tests.filter(pl.col("variable") != "ok")["p_value"].is_null().all()
@@ -229,6 +233,8 @@ def test_errors_name_the_column_and_row_count() -> None:
             variables=["sex"],
             weights="w",
         )
+    with pytest.raises(ValueError, match=r"listed more than once: \['sex'\]"):
+        summary_table(TINY, group="arm", variables=["sex", "sex"])
     with pytest.raises(ValueError, match="percent must be one of"):
         summary_table(TINY, group="arm", variables=["sex"], percent="cells")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"outcome column 'sex' is not binary .* pass positive="):
@@ -331,3 +337,34 @@ def test_weighted_smd_matches_the_iptw_fixture() -> None:
             t.tests.filter(pl.col("variable") == "age")["smd_variable"].item(),
             tier="software",
         )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(["x", "y", "z", None]),
+            st.one_of(st.none(), st.integers(0, 100).map(float)),
+        ),
+        min_size=3,
+        max_size=40,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_properties_order_invariance_and_totals(rows: list, rnd) -> None:
+    data = pl.DataFrame(rows, schema=["arm", "cat", "num"], orient="row")
+    shuffled = data.sample(fraction=1.0, shuffle=True, seed=rnd.randint(0, 10**6))
+    kwargs = {"group": "arm", "variables": ["cat", "num"], "levels": {"arm": ["a", "b", "c"]}}
+    t1, t2 = summary_table(data, **kwargs), summary_table(shuffled, **kwargs)
+    assert_close(t1.rows["n"], t2.rows["n"], tier="exact")
+    assert_close(t1.rows["percent"], t2.rows["percent"], tier="invariance")
+    assert_close(t1.rows["mean"], t2.rows["mean"], tier="invariance")
+    assert_close(t1.tests["p_value"], t2.tests["p_value"], tier="invariance")
+    cat = t1.rows.filter(pl.col("variable") == "cat")
+    for g, size in zip([*t1.groups, OVERALL], [*t1.group_sizes, sum(t1.group_sizes)], strict=True):
+        cells = cat.filter(pl.col("group") == g)
+        assert_close(cells["n"].sum(), size, tier="exact")  # levels + missing = group size
+        observed = cells.filter(~pl.col("is_missing"))
+        if observed["n"].sum() > 0:
+            assert_close(observed["percent"].sum(), 100.0, tier="invariance")

@@ -255,3 +255,9 @@ def test_scan_error_for_non_numeric_names_the_column(tmp_path: Path) -> None:
     lf = scan_puf(_csv(tmp_path, GOOD_CSV.replace("A2,61,", "A2,6l,")))
     with pytest.raises(pl.exceptions.InvalidOperationError, match="AGE"):
         lf.collect()
+
+
+def test_error_names_the_selected_column(tmp_path: Path) -> None:
+    path = _csv(tmp_path, GOOD_CSV.replace("A2,61,2,2011", "A2,6l,2,20l1"))
+    with pytest.raises(PufError, match="YEAR_OF_DIAGNOSIS: 1 row holds non-numeric text"):
+        read_puf(path, columns=["YEAR_OF_DIAGNOSIS"])

@@ -75,3 +75,14 @@ def test_convert_stops_on_bad_input_and_leaves_no_file(app, tmp_path: Path) -> N
     assert result.exit_code == 2
     assert "AGE: 1 row holds non-numeric text" in result.output
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_convert_can_keep_invalid_text(app, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("PUF_CASE_ID,AGE\nA,4x\nB,50\n")
+    out = tmp_path / "out.parquet"
+    result = _invoke(app, "convert", path, "--out", out, "--keep-invalid")
+    assert result.exit_code == 0, result.output
+    frame = pl.read_parquet(out)
+    assert frame["AGE"].to_list() == [None, 50]
+    assert frame["AGE__invalid"].to_list() == ["4x", None]

@@ -208,3 +208,67 @@ def test_round_trip_property(tmp_path: Path, rows: list[dict], fmt: str) -> None
     frame = pl.DataFrame(rows, schema=SCHEMA)
     path = write_puf(frame, tmp_path / f"prop.{fmt}", format=fmt)
     assert_frame_equal(read_puf(path).select(frame.columns), frame)
+
+
+def test_writer_conforms_types_for_every_format(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {"PUF_CASE_ID": ["A", "B"], "RACE": [1, 99], "AGE": [45.0, None], "CROWFLY": [3, 12]}
+    )
+    expected = pl.DataFrame(
+        {
+            "PUF_CASE_ID": ["A", "B"],
+            "RACE": ["01", "99"],
+            "AGE": pl.Series([45, None], dtype=pl.Int64),
+            "CROWFLY": [3.0, 12.0],
+        }
+    )
+    for fmt in ("dat", "csv", "parquet"):
+        back = read_puf(write_puf(frame, tmp_path / f"c.{fmt}", format=fmt))
+        assert_frame_equal(back.select(expected.columns), expected)
+
+
+def test_writer_refuses_fractional_values_in_integer_fields(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"AGE": [45.0, 45.5, 46.25]})
+    with pytest.raises(PufError, match=r"AGE: 2 value\(s\) are not whole numbers \(e\.g\. 45\.5\)"):
+        write_puf(frame, tmp_path / "x.csv", format="csv")
+
+
+def test_writer_rounds_decimals_to_the_puf_precision(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"DX_LASTCONTACT_DEATH_MONTHS": [12.346, 0.004, 7.0, 99999.99]})
+    back = read_puf(write_puf(frame, tmp_path / "m.dat"))
+    assert back["DX_LASTCONTACT_DEATH_MONTHS"].to_list() == [12.35, 0.0, 7.0, 99999.99]
+
+
+def test_keep_mode_parquet_round_trip_merges_companions(tmp_path: Path) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text("PUF_CASE_ID,AGE\nA,45\nB,4x\n")
+    frame = read_puf(source, invalid="keep")
+    path = write_puf(frame, tmp_path / "keep.parquet", format="parquet")
+    assert_frame_equal(read_puf(path, invalid="keep"), frame)
+    assert read_puf(path)["AGE" + INVALID_SUFFIX].to_list() == [None, "4x"]
+
+
+def test_sas_program_without_lrecl_needs_only_the_last_field(tmp_path: Path) -> None:
+    (tmp_path / "f.sas").write_text("INPUT @1 PUF_CASE_ID $2. @3 AGE $3.;")
+    (tmp_path / "f.dat").write_text("A1 45 trailing filler\nA2 61\n")
+    assert read_puf(tmp_path / "f.dat")["AGE"].to_list() == [45, 61]
+    (tmp_path / "f.dat").write_text("A1 45\nA2 6\n")
+    with pytest.raises(
+        PufError, match=r"1 record differs .*at least 5 characters.* record 2 has 4"
+    ):
+        read_puf(tmp_path / "f.dat")
+
+
+def test_sas7bdat_goes_through_pyreadstat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pyreadstat = pytest.importorskip("pyreadstat")
+    import pandas as pd
+
+    def fake_reader(path: str):
+        data = pd.DataFrame({"puf_case_id": ["A"], "race": [2.0], "age": ["61"]})
+        return data, None
+
+    monkeypatch.setattr(pyreadstat, "read_sas7bdat", fake_reader)
+    path = tmp_path / "puf.sas7bdat"
+    path.write_bytes(b"stand-in")
+    frame = read_puf(path)
+    assert frame.to_dict(as_series=False) == {"PUF_CASE_ID": ["A"], "RACE": ["02"], "AGE": [61]}

@@ -154,8 +154,9 @@ def greedy_triplets(
     the smallest triangle perimeter (Euclidean; ties: the nearer candidates first). The
     candidates come from one batched k-nearest query per chunk of reference units (trees rebuilt
     on the still-available units per chunk); when those are all taken or none pairs up, the
-    search widens to every available unit within the caliper (`_widen`). Returns (len(visit), 3) row indices: reference, ``others[0]``, ``others[1]``
-    (``NO_MATCH`` rows where no admissible triplet remains).
+    search widens to every available unit within the caliper (`_widen`). Returns (len(visit), 3)
+    row indices: reference, ``others[0]``, ``others[1]`` (``NO_MATCH`` rows where no admissible
+    triplet remains).
     """
     g1, g2 = others
     rows1 = np.flatnonzero(group == g1)

@@ -76,9 +76,12 @@ class MatchingSpec(BaseModel):
         for name, default in _NEAREST_ONLY.items():
             if getattr(self, name) != default:
                 raise ValueError(f"{name} is an option of method 'nearest', not {self.method!r}")
-        if self.groups is not None and self.reference_group is not None:
-            if self.reference_group not in self.groups:
-                raise ValueError(
-                    f"reference_group {self.reference_group!r} is not in groups {list(self.groups)}"
-                )
+        if (
+            self.groups is not None
+            and self.reference_group is not None
+            and self.reference_group not in self.groups
+        ):
+            raise ValueError(
+                f"reference_group {self.reference_group!r} is not in groups {list(self.groups)}"
+            )
         return self

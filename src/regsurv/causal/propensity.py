@@ -57,10 +57,19 @@ def _levels_of(series: pl.Series) -> tuple[str, ...] | None:
     )
 
 
-def _as_labels(series: pl.Series) -> np.ndarray:
-    if series.dtype == pl.Boolean:
-        return np.where(series.to_numpy(), "true", "false")
-    return series.cast(pl.String).to_numpy()
+def level_codes(series: pl.Series, levels: Sequence[str]) -> tuple[np.ndarray, str | None, int]:
+    """Codes 0..L-1 of ``series`` in ``levels`` order (Booleans as "false"/"true"), plus the
+    first value outside ``levels`` and its row count (None, 0 when all are known)."""
+    dtype = series.dtype
+    if isinstance(dtype, pl.Enum) and tuple(dtype.categories.to_list()) == tuple(levels):
+        return series.to_physical().to_numpy().astype(np.int64), None, 0
+    labels = series.cast(pl.String)
+    coded = labels.cast(pl.Enum(list(levels)), strict=False)
+    unknown = coded.is_null() & labels.is_not_null()
+    if unknown.any():
+        value = labels.filter(unknown)[0]
+        return np.empty(0, dtype=np.int64), value, int((labels == value).sum())
+    return coded.to_physical().to_numpy().astype(np.int64), None, 0
 
 
 def _check_complete(frame: pl.DataFrame, columns: Sequence[str]) -> None:
@@ -89,20 +98,13 @@ def treatment_classes(series: pl.Series) -> tuple[str, ...]:
 
 def treatment_codes(series: pl.Series, classes: Sequence[str]) -> np.ndarray:
     """Integer codes 0..K-1 of ``series`` in the order of ``classes``."""
-    labels = _as_labels(series)
-    lookup = np.array(classes, dtype=object)
-    order = np.argsort(lookup)
-    pos = np.searchsorted(lookup[order], labels)
-    pos = np.clip(pos, 0, len(classes) - 1)
-    codes = order[pos]
-    bad = lookup[codes] != labels
-    if np.any(bad):
-        value = labels[bad][0]
+    codes, value, count = level_codes(series, classes)
+    if value is not None:
         raise ValueError(
-            f"column {series.name!r} has value {value!r} ({int(np.sum(labels == value))} rows) "
-            f"outside its levels {list(classes)}"
+            f"column {series.name!r} has value {value!r} ({count} rows) outside its levels "
+            f"{list(classes)}"
         )
-    return codes.astype(np.int64)
+    return codes
 
 
 class PropensityModel:
@@ -162,16 +164,13 @@ class PropensityModel:
             if term.levels is None:
                 blocks.append(series.cast(pl.Float64).to_numpy().reshape(-1, 1))
                 continue
-            labels = _as_labels(series)
-            unseen = set(np.unique(labels)) - set(term.levels)
-            if unseen:
-                bad = sorted(unseen)[0]
-                count = int(np.sum(labels == bad))
+            codes, value, count = level_codes(series, term.levels)
+            if value is not None:
                 raise ValueError(
-                    f"covariate {term.column!r} has level {bad!r} ({count} rows) not seen in fit"
+                    f"covariate {term.column!r} has level {value!r} ({count} rows) not seen in fit"
                 )
-            kept = [lv for lv in term.levels if lv != term.reference]
-            blocks.append((labels[:, None] == np.array(kept, dtype=object)[None, :]).astype(float))
+            kept = [k for k, lv in enumerate(term.levels) if lv != term.reference]
+            blocks.append((codes[:, None] == np.array(kept)[None, :]).astype(float))
         return np.hstack(blocks)
 
     # -- fit / predict ----------------------------------------------------------------------

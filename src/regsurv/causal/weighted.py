@@ -24,6 +24,7 @@ from regsurv._frames import to_polars
 from regsurv.causal.weights import Weights
 from regsurv.survival.cox import CoxResult, cox_ph
 from regsurv.survival.km import SurvivalCurves, kaplan_meier
+from regsurv.survival.logrank import LogrankResult, logrank_test
 
 __all__ = ["IPTWSurvival", "iptw_survival"]
 
@@ -35,7 +36,7 @@ class IPTWSurvival:
     """Weighted KM curves by group, weighted log-rank test and IPTW Cox model."""
 
     curves: SurvivalCurves
-    logrank: Any
+    logrank: LogrankResult | None
     cox: CoxResult
     treatment: str
     classes: tuple[str, ...]
@@ -125,8 +126,6 @@ def iptw_survival(
     )
     test = None
     if logrank:
-        from regsurv.survival.logrank import logrank_test  # engine module of the log-rank stage
-
         test = logrank_test(frame, time=time, event=event, group=treatment, weights=column)
     messages = [*cox.warnings]
     for curve in curves.values():

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv.causal.propensity import level_codes
+
 __all__ = ["Weights", "iptw_weights"]
 
 ESTIMANDS = ("ATE", "ATO")
@@ -32,7 +34,7 @@ class Weights:
     """IPT weights, one per row, with the choices that made them (`iptw_weights` builds it)."""
 
     values: np.ndarray
-    group: np.ndarray
+    codes: np.ndarray  # group of each row: index into ``classes``
     classes: tuple[str, ...]
     estimand: str
     stabilized: bool
@@ -42,6 +44,11 @@ class Weights:
     n_obs: int
     method: str
     warnings: tuple[str, ...] = ()
+
+    @property
+    def group(self) -> np.ndarray:
+        """Group label of each row."""
+        return np.array(self.classes, dtype=object)[self.codes]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.values if dtype is None else self.values.astype(dtype)
@@ -56,7 +63,7 @@ class Weights:
 
     def summary(self) -> pl.DataFrame:
         """Per group and overall: n, sum, mean, sd (n-1), min, max, Kish ESS."""
-        parts = [(cls, self.values[self.group == cls]) for cls in self.classes]
+        parts = [(cls, self.values[self.codes == k]) for k, cls in enumerate(self.classes)]
         parts.append(("Overall", self.values))
         rows = []
         for cls, w in parts:
@@ -103,22 +110,23 @@ def _kish(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / np.sum(w**2)) if w.size else np.nan
 
 
-def _group_labels(treatment: Any) -> tuple[np.ndarray, tuple[str, ...] | None]:
-    """Labels as a str array and, for a polars Enum series, its levels."""
+def _group_series(treatment: Any) -> pl.Series:
+    """The treatment as a polars Series (String or Enum); missing values are an error."""
     if isinstance(treatment, pl.Series):
-        levels = None
-        if isinstance(treatment.dtype, pl.Enum):
-            levels = tuple(treatment.dtype.categories.to_list())
-        if treatment.null_count():
-            raise ValueError(
-                f"treatment {treatment.name!r} has {treatment.null_count()} missing values "
-                f"in {treatment.len()} rows"
-            )
-        return treatment.cast(pl.String).to_numpy().astype(str), levels
-    arr = np.asarray(treatment)
-    if arr.dtype == object and any(v is None for v in arr):
-        raise ValueError(f"treatment has {sum(v is None for v in arr)} missing values")
-    return arr.astype(str), None
+        series = treatment if isinstance(treatment.dtype, pl.Enum) else treatment.cast(pl.String)
+    else:
+        arr = np.asarray(treatment)
+        if arr.dtype == object:
+            n_missing = sum(v is None or v != v for v in arr.tolist())
+            if n_missing:
+                raise ValueError(f"treatment has {n_missing} missing values in {arr.size} rows")
+        series = pl.Series("treatment", arr.astype(str))
+    if series.null_count():
+        raise ValueError(
+            f"treatment {series.name!r} has {series.null_count()} missing values "
+            f"in {series.len()} rows"
+        )
+    return series
 
 
 def iptw_weights(
@@ -139,27 +147,27 @@ def iptw_weights(
     """
     if estimand not in ESTIMANDS:
         raise ValueError(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
-    labels, levels = _group_labels(treatment)
+    series = _group_series(treatment)
     if classes is None:
-        classes = levels if levels is not None else tuple(sorted(set(labels.tolist())))
+        if isinstance(series.dtype, pl.Enum):
+            classes = series.dtype.categories.to_list()
+        else:
+            classes = sorted(series.unique().to_list())
     classes = tuple(str(c) for c in classes)
     P = np.asarray(ps, dtype=float)
     if P.ndim == 1 and len(classes) == 2:  # binary: P(second class)
         P = np.column_stack((1.0 - P, P))
-    n = labels.size
+    n = series.len()
     if P.shape != (n, len(classes)):
         raise ValueError(
             f"ps has shape {P.shape}; expected ({n}, {len(classes)}) for {n} rows and "
             f"classes {list(classes)}"
         )
-    lookup = {c: k for k, c in enumerate(classes)}
-    unknown = sorted(set(labels.tolist()) - set(lookup))
-    if unknown:
+    codes, unknown, count = level_codes(series, classes)
+    if unknown is not None:
         raise ValueError(
-            f"treatment value {unknown[0]!r} ({int(np.sum(labels == unknown[0]))} rows) is not "
-            f"in classes {list(classes)}"
+            f"treatment value {unknown!r} ({count} rows) is not in classes {list(classes)}"
         )
-    codes = np.fromiter((lookup[v] for v in labels), dtype=np.int64, count=n)
     bad = ~np.isfinite(P) | (P < 0) | (P > 1)
     if np.any(bad):
         raise ValueError(f"ps has {int(bad.any(axis=1).sum())} rows with values outside [0, 1]")
@@ -202,7 +210,7 @@ def iptw_weights(
         parts.append("normalized to n")
     return Weights(
         values=w,
-        group=np.array(classes, dtype=object)[codes],
+        codes=codes,
         classes=classes,
         estimand=estimand,
         stabilized=stabilized,

@@ -43,7 +43,8 @@ def cohort(
     """Build the analytic cohort: Fig. 1 (PNG, SVG, PDF), the flow (CSV), the cohort (Parquet)."""
     from polars.exceptions import PolarsError
 
-    from regsurv.cohort import build_cohort, excluded_ids as excluded, group_counts
+    from regsurv.cohort import build_cohort, group_counts
+    from regsurv.cohort import excluded_ids as excluded
     from regsurv.pipeline.spec import load_study
     from regsurv.report.flow_diagram import CohortFlowDisplay
 

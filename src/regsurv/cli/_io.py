@@ -76,12 +76,20 @@ def convert(
     puf: Annotated[Path, typer.Argument(help="PUF file (.dat, .csv, .parquet, .sas7bdat, .dta).")],
     out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
     layout: LayoutOption = None,
+    keep_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--keep-invalid",
+            help="Keep non-numeric text of numeric fields in <FIELD>__invalid columns "
+            "instead of stopping.",
+        ),
+    ] = False,
 ) -> None:
     """Stream a PUF to Parquet with dictionary types, in bounded memory."""
     console = Console(stderr=True)
     try:
         with console.status(f"converting {puf.name} -> {out.name}"):
-            convert_puf(puf, out, layout=layout)
+            convert_puf(puf, out, layout=layout, invalid="keep" if keep_invalid else "raise")
     except PufError as err:
         _fail(str(err))
     typer.echo(f"wrote {out}")

@@ -86,7 +86,9 @@ class ConditionCompiler:
     def use(self, name: str) -> pl.Expr:
         if name not in self._cache:
             if name == "radiation_qualifies":
-                expr = radiation_qualifies(self.options, self.dictionary, self.use("radiation_given"))
+                expr = radiation_qualifies(
+                    self.options, self.dictionary, self.use("radiation_given")
+                )
             else:
                 expr = self.compile(self.definitions[name])
             self._cache[name] = expr

@@ -156,7 +156,9 @@ def tnm_expr(field: str, axis: str, name: str) -> pl.Expr:
     """AJCC T/N/M category from a registrar TNM code: the c/p prefix is dropped and the first
     digit kept (``p1A`` -> ``1``); X, 88, ``is`` and blank -> null."""
     levels = TNM_LEVELS[axis]
-    first = pl.col(field).cast(pl.String).str.strip_chars().str.replace(r"^[cp]", "").str.slice(0, 1)
+    first = (
+        pl.col(field).cast(pl.String).str.strip_chars().str.replace(r"^[cp]", "").str.slice(0, 1)
+    )
     return first.replace_strict(
         {lv: lv for lv in levels}, default=None, return_dtype=pl.Enum(list(levels))
     ).alias(name)

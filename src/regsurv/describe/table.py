@@ -337,6 +337,9 @@ def summary_table(
     ]:
         if value not in allowed:
             raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    repeated = sorted({v for v in variables if list(variables).count(v) > 1})
+    if repeated:
+        raise ValueError(f"variables are listed more than once: {repeated}")
     labels = dict(labels or {})
     levels = dict(levels or {})
     kinds = dict(kinds or {})
@@ -466,7 +469,7 @@ class _Context:
 def _row(variable: str, label: str, kind: str, level: str | None, group: str, **values: Any):
     row = dict.fromkeys(_ROW_SCHEMA)
     row.update(variable=variable, label=label, kind=kind, level=level, group=group)
-    row["is_missing"] = level == MISSING and values.pop("missing_row", False)
+    row["is_missing"] = bool(values.pop("missing_row", False))
     row.update(values)
     return row
 
@@ -658,9 +661,10 @@ def _continuous(
     ctx: _Context, variable: str, label: str, series: pl.Series, continuous_test: str
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     if not series.dtype.is_numeric() or series.dtype == pl.Boolean:
+        kind = "text" if series.dtype in (pl.String, pl.Categorical) else str(series.dtype)
         note = (
-            f"not computed: continuous variable {variable!r} is stored as "
-            f"{series.dtype} (text), not numbers; convert it first"
+            f"not computed: continuous variable {variable!r} is stored as {kind} "
+            f"({series.dtype}), not numbers; convert it first"
         )
         return [], _test_row(variable, label, "continuous", note=note)
     x = series.cast(pl.Float64).fill_nan(None).to_numpy()

@@ -61,7 +61,7 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
 
 def _check_record_length(layout: Layout, path: Path):
     expected = layout.record_length
-    last_end = max(f.end for f in layout.fields)
+    last_end = layout.last_end
 
     def check(lines: pl.Series) -> pl.Series:
         lengths = lines.str.len_chars()

@@ -36,10 +36,14 @@ class LayoutField:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """A fixed-width record layout: fields in column order and the record length (LRECL)."""
+    """A fixed-width record layout: fields in column order and the record length (LRECL).
+
+    `record_length` None (a SAS program without ``LRECL=``) means records need only reach the
+    end of the last field.
+    """
 
     name: str
-    record_length: int
+    record_length: int | None
     fields: tuple[LayoutField, ...]
     label: str = ""
 
@@ -52,6 +56,11 @@ class Layout:
                     f"{right.name} ({right.start}-{right.end}) overlap"
                 )
         object.__setattr__(self, "fields", tuple(ordered))
+
+    @property
+    def last_end(self) -> int:
+        """Column of the last field's last character."""
+        return max(f.end for f in self.fields)
 
     @property
     def names(self) -> tuple[str, ...]:

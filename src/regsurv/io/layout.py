@@ -53,7 +53,7 @@ def parse_sas_layout(path: str | Path) -> Layout:
     try:
         return Layout(
             name=path.name,
-            record_length=int(lrecl.group(1)) if lrecl else max(f.end for f in fields),
+            record_length=int(lrecl.group(1)) if lrecl else None,
             fields=tuple(fields),
             label=f"SAS program {path.name}",
         )
@@ -67,7 +67,7 @@ def sas_program(layout: Layout, data_name: str) -> str:
         f"/* SAS load program for {data_name} (layout {layout.name}), written by regsurv. */",
         "/* Every field is read as character, as in NCDB's own programs. */",
         "DATA NCDBPUF;",
-        f"  INFILE '{data_name}' LRECL={layout.record_length} TRUNCOVER;",
+        f"  INFILE '{data_name}' LRECL={layout.record_length or layout.last_end} TRUNCOVER;",
         "  INPUT",
         *(f"    @{f.start} {f.name} ${f.width}." for f in layout.fields),
         "  ;",

@@ -21,7 +21,7 @@ from typing import Literal
 import polars as pl
 
 from regsurv._frames import to_polars
-from regsurv.io._raw import scan_raw
+from regsurv.io._raw import blank_to_null, scan_raw
 from regsurv.io.dictionary import Layout, PufField, load_dictionary
 from regsurv.io.errors import PufError
 from regsurv.io.layout import resolve_layout, sas_program
@@ -32,21 +32,27 @@ _NUMERIC_DTYPES = {"integer": pl.Int64, "decimal": pl.Float64}
 
 
 def _typed_columns(names: Sequence[str], invalid: Invalid) -> list[pl.Expr]:
+    """Conversion by the dictionary; companions `<FIELD>__invalid` in "keep" mode (merged with
+    companions already in the file, e.g. a Parquet file written from a "keep" frame)."""
     fields = load_dictionary().fields
+    numeric = {n for n in names if n in fields and fields[n].is_numeric}
+    merged = {n + INVALID_SUFFIX for n in numeric} if invalid == "keep" else set()
     exprs: list[pl.Expr] = []
     companions: list[pl.Expr] = []
     for name in names:
-        pf = fields.get(name)
-        if pf is None or not pf.is_numeric:
+        if name in merged:
+            continue
+        if name not in numeric:
             exprs.append(pl.col(name))
             continue
         raw = pl.col(name)
-        typed = raw.cast(_NUMERIC_DTYPES[pf.type], strict=(invalid == "raise"))
+        typed = raw.cast(_NUMERIC_DTYPES[fields[name].type], strict=(invalid == "raise"))
         exprs.append(typed.alias(name))
         if invalid == "keep":
-            companions.append(
-                pl.when(typed.is_null() & raw.is_not_null()).then(raw).alias(name + INVALID_SUFFIX)
-            )
+            companion = pl.when(typed.is_null() & raw.is_not_null()).then(raw)
+            if name + INVALID_SUFFIX in names:
+                companion = pl.coalesce(companion, pl.col(name + INVALID_SUFFIX))
+            companions.append(companion.alias(name + INVALID_SUFFIX))
     return exprs + companions
 
 
@@ -75,6 +81,8 @@ def _explain(path: str | Path, layout, err: Exception) -> PufError:
 
     report = validate_puf(path, layout=layout)
     errors = [i for i in report.errors if i.check in ("record_length", "numeric")]
+    # the issue of the column named in the failure first (a read of selected columns)
+    errors.sort(key=lambda issue: not (issue.field and f"'{issue.field}'" in str(err)))
     if errors:
         return PufError(f"{Path(path)}: {errors[0].message}")
     return PufError(f"{Path(path)}: {str(err).splitlines()[0]}")
@@ -126,7 +134,7 @@ def convert_puf(
 def _pad_width(pf: PufField | None) -> int | None:
     """Width digit codes are zero-padded to: `code_width`, else the common width of the listed
     codes; None (no padding) for open-ended or mixed-width code lists."""
-    if pf is None or pf.open_codes:
+    if pf is None or pf.open_codes or pf.is_numeric:
         return None
     if pf.code_width:
         return pf.code_width
@@ -145,20 +153,52 @@ def _fixed_decimals(expr: pl.Expr, decimals: int) -> pl.Expr:
     return pl.when(expr < 0).then(pl.lit("-") + text).otherwise(text)
 
 
+def _conform(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """The frame with dictionary types, whatever the format written: codes as stripped strings
+    with digit codes zero-padded to their code width ("1" -> "01" for RACE), integral floats in
+    integer fields as Int64 (a fractional value is an error), numbers in decimal fields as Float64.
+    String columns of numeric fields are left as they are (written as text)."""
+    fields = load_dictionary().fields
+    exprs = []
+    for name, dtype in frame.schema.items():
+        pf = fields.get(name)
+        col = pl.col(name)
+        if pf is None:
+            exprs.append(col)
+        elif pf.type == "code":
+            text = blank_to_null(col.cast(pl.String))
+            pad = _pad_width(pf)
+            if pad:
+                text = (
+                    pl.when(text.str.contains(r"^\d+$")).then(text.str.zfill(pad)).otherwise(text)
+                )
+            exprs.append(text.alias(name))
+        elif dtype == pl.String or not dtype.is_numeric():
+            exprs.append(col)
+        elif pf.type == "decimal":
+            exprs.append(col.cast(pl.Float64))
+        elif dtype.is_float():
+            values = frame[name].fill_nan(None)
+            fractional = values.filter(values.round(0) != values)
+            if fractional.len():
+                raise PufError(
+                    f"{path}: field {name}: {fractional.len()} value(s) are not whole numbers "
+                    f"(e.g. {fractional[0]}) in an integer field"
+                )
+            exprs.append(col.fill_nan(None).cast(pl.Int64))
+        else:
+            exprs.append(col.cast(pl.Int64))
+    return frame.select(exprs)
+
+
 def _field_text(frame: pl.DataFrame, name: str, pf: PufField | None) -> pl.Expr:
-    """The text of one field, unpadded (null = blank)."""
+    """The text of one field (conformed frame), unpadded (null = blank)."""
     col = pl.col(name)
     dtype = frame.schema[name]
-    if pf is not None and pf.is_numeric and dtype != pl.String:
-        if pf.type == "decimal" and pf.decimals is not None:
-            text = _fixed_decimals(col.cast(pl.Float64), pf.decimals)
-        else:
-            text = col.cast(pl.String)
+    if pf is not None and pf.type == "decimal" and pf.decimals is not None and dtype != pl.String:
+        text = _fixed_decimals(col, pf.decimals)
     else:
-        text = col.cast(pl.String).str.strip_chars()
-        pad = _pad_width(pf)
-        if pad:
-            text = pl.when(text.str.contains(r"^\d+$")).then(text.str.zfill(pad)).otherwise(text)
+        text = col.cast(pl.String)
     companion = name + INVALID_SUFFIX
     if companion in frame.columns:
         text = pl.when(col.is_null()).then(pl.col(companion).cast(pl.String)).otherwise(text)
@@ -223,8 +263,8 @@ def write_puf(
     absent from the frame blank) plus a SAS load program ``<stem>.sas`` (``@start NAME $w.``).
     ``csv``: header + rows. ``parquet``: the frame as is. Returns the data file's path.
     """
-    data = to_polars(frame)
     path = Path(path)
+    data = _conform(to_polars(frame), path)
     if format == "dat":
         chosen = resolve_layout(path, layout)
         _write_dat(data, path, chosen)

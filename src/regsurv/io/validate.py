@@ -169,6 +169,12 @@ def _masks(name: str, pf: PufField) -> tuple[pl.Expr, dict[str, pl.Expr], pl.Exp
     return col.is_not_null() & ~numeric, sentinel, out & ~is_sentinel.fill_null(False)
 
 
+def _expected_length(layout: Layout) -> str:
+    if layout.record_length:
+        return f"{layout.record_length} characters"
+    return f"at least {layout.last_end} characters"
+
+
 def _examples(name: str, mask: pl.Expr) -> pl.Expr:
     return pl.col(name).filter(mask).unique(maintain_order=True).head(N_EXAMPLES).implode()
 
@@ -224,7 +230,8 @@ def validate_puf(
         aggs += [dup.sum().alias("__dup"), _examples("PUF_CASE_ID", dup).alias("__dup_examples")]
     if RECORD_LENGTH in columns and source.layout is not None:
         expected = source.layout.record_length
-        bad_len = pl.col(RECORD_LENGTH) != expected
+        length = pl.col(RECORD_LENGTH)
+        bad_len = (length != expected) if expected else (length < source.layout.last_end)
         aggs += [
             bad_len.sum().alias("__badlen"),
             pl.col(RECORD_LENGTH).filter(bad_len).first().alias("__badlen_example"),
@@ -256,7 +263,7 @@ def validate_puf(
                 n_bad,
                 (str(stats["__badlen_example"]),),
                 f"record length: {_plural(n_bad, 'record', 'differ')} from layout "
-                f"{source.layout.name} ({source.layout.record_length} characters), e.g. record "
+                f"{source.layout.name} ({_expected_length(source.layout)}), e.g. record "
                 f"{stats['__badlen_first'] + 1} has {stats['__badlen_example']}",
             )
         )
@@ -297,7 +304,7 @@ def validate_puf(
         n_blank = stats[f"{name}|blank"]
         sentinel = {kind: stats[f"{name}|s|{kind}"] for kind in kinds}
         blank_kind = pf.sentinels.get("")
-        if blank_kind is not None and n_blank:
+        if blank_kind is not None:
             sentinel[blank_kind] = sentinel.get(blank_kind, 0) + n_blank
         examples = tuple(str(v) for v in stats[f"{name}|examples"])
         check = FieldCheck(

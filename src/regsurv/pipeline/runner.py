@@ -158,6 +158,7 @@ def run_study(
     everything succeeded, so a failed run leaves no half-written report.
     """
     from regsurv.pipeline.spec import load_study
+    from regsurv.studies import study_path
 
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
@@ -165,10 +166,13 @@ def run_study(
             f"output folder {out_dir} is not empty; pass --force to replace it", EXIT_OUTPUT
         )
     prof = get_profile(profile)
-    spec, study_path = load_study(study)
+    spec = load_study(study)
+    missing = [name for name in ("tables", "survival", "report") if getattr(spec, name) is None]
+    if missing:
+        raise StudyError(f"study file lacks the section(s) {missing} that a report needs", EXIT_USAGE)
     results = StudyResults(
         spec=spec,
-        study_path=study_path,
+        study_path=Path(study) if study is not None else study_path(),
         profile=prof,
         source=None,  # type: ignore[arg-type]
         suppress_below=suppress_below,
@@ -184,7 +188,6 @@ def run_study(
     steps.run("cox", lambda: _cox_step(results))
     steps.run("propensity", lambda: _propensity_step(results))
     steps.run("matching", lambda: _matching_step(results))
-    results.finished = datetime.now(UTC).isoformat(timespec="seconds")
     steps.run("report", lambda: _write_outputs(results, out_dir, force=force), required=True)
     return results
 
@@ -193,14 +196,13 @@ def run_study(
 
 
 def _cohort_step(results: StudyResults) -> None:
-    from regsurv.cohort import apply_criteria, criteria_from_spec, derive_analysis_variables
+    from regsurv.cohort import build_cohort
     from regsurv.io import scan_puf
 
-    spec = results.spec
     lf = scan_puf(results.source.path, layout=results.source.layout)
-    kept, flow = apply_criteria(lf, criteria_from_spec(spec.cohort))
+    cohort, flow = build_cohort(lf, results.spec.cohort)
     results.flow = flow
-    cohort = derive_analysis_variables(kept, spec.cohort).collect()
+    cohort = cohort.collect()
     results.cohort = cohort
     if cohort.height == 0:
         raise StudyError(
@@ -213,16 +215,11 @@ def _tables_step(results: StudyResults) -> None:
     from regsurv.describe import summary_table, trend_test
 
     spec = results.spec
-    for table in spec.tables.tables:
-        results.tables[table.id] = summary_table(
-            results.cohort,
-            group=spec.tables.group,
-            variables=[row.column for row in table.rows],
-            percent="both",
-        )
-    if spec.tables.trend is not None:
-        t = spec.tables.trend
-        results.trend = trend_test(results.cohort, variable=t.variable, outcome=t.outcome)
+    t = spec.tables
+    for table in t.tables:
+        results.tables[table.id] = summary_table(results.cohort, **t.summary_kwargs(table.id))
+    if t.trend is not None:
+        results.trend = trend_test(results.cohort, **t.trend.kwargs())
 
 
 def _km_step(results: StudyResults) -> None:
@@ -267,41 +264,52 @@ def _cox_step(results: StudyResults) -> None:
     )
 
 
+def _propensity_data(results: StudyResults) -> pl.DataFrame:
+    """Complete cases of the propensity model's columns and the outcome."""
+    ps_spec = results.spec.propensity
+    s = results.spec.survival
+    columns = [ps_spec.treatment, *ps_spec.covariates, *ps_spec.balance_columns, s.time, s.event]
+    return results.cohort.drop_nulls(list(dict.fromkeys(columns)))
+
+
 def _propensity_step(results: StudyResults) -> None:
     from regsurv.causal import PropensityModel, balance_table, iptw_survival, iptw_weights
 
     ps_spec = results.spec.propensity
     s = results.spec.survival
-    columns = [ps_spec.treatment, *ps_spec.covariates, s.time, s.event]
-    data = results.cohort.drop_nulls(columns)
-    model = PropensityModel(ps_spec.covariates).fit(data, treatment=ps_spec.treatment)
-    ps = model.predict_proba(data)
+    data = _propensity_data(results)
+    model = PropensityModel(ps_spec.covariates, reference=ps_spec.reference).fit(
+        data, treatment=ps_spec.treatment
+    )
     weights = iptw_weights(
-        ps,
+        model.predict_proba(data),
         data[ps_spec.treatment],
         classes=model.classes_,
         estimand=ps_spec.estimand,
         stabilized=ps_spec.stabilized,
-        normalize=results.profile.normalize_weights,
+        normalize=results.profile.normalize_weights and ps_spec.normalize,
+        trim=ps_spec.trim,
     )
-    weighted = data.with_columns(pl.Series("iptw_weight", weights.weights))
     results.propensity = {
+        "n_obs": data.height,
         "n_dropped": results.cohort.height - data.height,
         "model": model,
         "weights": weights,
         "balance": balance_table(
-            weighted,
+            data,
             treatment=ps_spec.treatment,
-            covariates=ps_spec.covariates,
-            weights="iptw_weight",
-            rule=ps_spec.rule,
+            covariates=ps_spec.balance_columns,
+            weights=weights,
+            rule=ps_spec.balance_rule,
+            denominator=ps_spec.balance_denominator,
+            threshold=ps_spec.balance_threshold,
         ),
         "survival": iptw_survival(
-            weighted,
+            data,
             time=s.time,
             event=s.event,
             treatment=ps_spec.treatment,
-            weights="iptw_weight",
+            weights=weights,
             ties=results.profile.ties,
             conf_type=results.profile.conf_type,
         ),
@@ -311,40 +319,50 @@ def _propensity_step(results: StudyResults) -> None:
 def _matching_step(results: StudyResults) -> None:
     from regsurv.causal import (
         PropensityModel,
-        balance_table,
         match_triplets,
+        matched_balance,
         matched_survival,
     )
 
+    ps_spec = results.spec.propensity
     m_spec = results.spec.matching
     s = results.spec.survival
-    columns = [m_spec.treatment, *m_spec.covariates, s.time, s.event]
-    data = results.cohort.drop_nulls(columns)
-    model = PropensityModel(m_spec.covariates).fit(data, treatment=m_spec.treatment)
+    treatment = m_spec.treatment or ps_spec.treatment
+    covariates = m_spec.covariates or ps_spec.covariates
+    data = _propensity_data(results)
+    model = PropensityModel(covariates, reference=ps_spec.reference).fit(data, treatment=treatment)
     matching = match_triplets(
         model.predict_proba(data),
-        data[m_spec.treatment],
+        data[treatment],
+        classes=model.classes_,
         caliper=m_spec.caliper,
+        reference_group=m_spec.reference_group,
         method=m_spec.method,
-        random_state=results.spec.study.seed,
-    )
-    matched = data.with_columns(pl.Series("matched_set", matching.set_id)).filter(
-        pl.col("matched_set").is_not_null()
+        order=m_spec.order,
+        n_candidates=m_spec.n_candidates,
+        n_clusters=m_spec.n_clusters,
+        random_state=m_spec.random_state
+        if m_spec.random_state is not None
+        else results.spec.study.seed,
     )
     results.matching = {
         "matching": matching,
-        "balance": balance_table(
-            matched, treatment=m_spec.treatment, covariates=m_spec.covariates, rule="max_pairwise"
-        ),
-        "balance_before": balance_table(
-            data, treatment=m_spec.treatment, covariates=m_spec.covariates, rule="max_pairwise"
+        "balance": matched_balance(
+            data,
+            matching,
+            treatment=treatment,
+            covariates=ps_spec.balance_columns,
+            rule=m_spec.balance_rule,
+            denominator=m_spec.balance_denominator,
+            threshold=m_spec.balance_threshold,
         ),
         "survival": matched_survival(
-            matched,
+            data,
             matching,
             time=s.time,
             event=s.event,
-            treatment=m_spec.treatment,
+            treatment=treatment,
+            reference=m_spec.survival_reference,
             ties=results.profile.ties,
         ),
     }
@@ -363,14 +381,54 @@ def load_targets(results: StudyResults) -> dict[str, Any] | None:
         return tomllib.load(f)
 
 
+def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:
+    """Provenance of a run: input, study file (as given and resolved), options, versions, times."""
+    src = results.source
+    return {
+        "regsurv_version": package_versions()["regsurv"],
+        "input": {
+            "file": src.path.name,
+            "size_bytes": src.size_bytes,
+            "sha256": src.sha256,
+            "layout": None if src.layout is None else str(src.layout),
+            "synthetic": src.synthetic,
+            "synthetic_seed": src.seed,
+        },
+        "study_file": {"path": str(results.study_path), "as_given": study_text},
+        "study_resolved": results.spec.model_dump(mode="json"),
+        "options": {
+            "profile": results.profile.name,
+            "ties": results.profile.ties,
+            "conf_type": results.profile.conf_type,
+            "normalize_weights": results.profile.normalize_weights,
+            "suppress_below": results.suppress_below,
+        },
+        "seed": results.spec.study.seed,
+        "package_versions": package_versions(),
+        "started": results.started,
+        "finished": results.finished,
+        "step_seconds": results.durations,
+        "errors": results.errors,
+    }
+
+
 def _write_outputs(results: StudyResults, out_dir: Path, *, force: bool) -> None:
+    import json
+
     from regsurv.report import write_report
 
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        start = time.perf_counter()
         write_report(results, tmp, targets=load_targets(results))
+        results.durations["report"] = round(time.perf_counter() - start, 4)
+        results.finished = datetime.now(UTC).isoformat(timespec="seconds")
+        text = results.study_path.read_text(encoding="utf-8")
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest(results, text), indent=1), encoding="utf-8"
+        )
         if out_dir.exists():
             if not force and any(out_dir.iterdir()):
                 raise StudyError(f"output folder {out_dir} is not empty", EXIT_OUTPUT)

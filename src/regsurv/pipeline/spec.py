@@ -16,6 +16,7 @@ from regsurv.causal.matching_spec import MatchingSpec
 from regsurv.causal.spec import PropensitySpec
 from regsurv.cohort.spec import CohortSpec
 from regsurv.describe.spec import TablesSpec
+from regsurv.pipeline.sections import ReportSpec, SurvivalSpec
 from regsurv.studies import study_path
 
 
@@ -28,6 +29,7 @@ class StudyInfo(BaseModel):
     title: str
     reference: str = ""
     puf: str = ""
+    seed: int = Field(default=0, description="seed of the synthetic PUF and of random choices")
 
 
 class StudySpec(BaseModel):
@@ -40,6 +42,8 @@ class StudySpec(BaseModel):
     tables: TablesSpec | None = None
     propensity: PropensitySpec | None = None
     matching: MatchingSpec | None = None
+    survival: SurvivalSpec | None = None
+    report: ReportSpec | None = None
 
 
 def _location(loc: tuple, raw: dict) -> str:

@@ -1,1 +1,43 @@
-"""regsurv.report."""
+"""regsurv.report: tables, figures, HTML and Word output of a study run.
+
+`write_report` renders what `regsurv.pipeline` computed; it never estimates anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from regsurv.report.build import build_document
+from regsurv.report.document import Document
+from regsurv.report.docx import write_docx
+from regsurv.report.format import Suppressor
+from regsurv.report.html import render_html, write_html
+from regsurv.report.results_json import results_to_json
+
+__all__ = [
+    "Document",
+    "Suppressor",
+    "build_document",
+    "render_html",
+    "write_docx",
+    "write_html",
+    "write_report",
+]
+
+
+def write_report(results: Any, out_dir: Path, *, targets: dict[str, Any] | None = None) -> Document:
+    """Write report.html, report.docx, tables/*.csv, figures/* and results.json to `out_dir`."""
+    out_dir = Path(out_dir)
+    suppressor = Suppressor(results.suppress_below)
+    figures = out_dir / "figures"
+    tables = out_dir / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    doc = build_document(results, figures, targets=targets, suppressor=suppressor)
+    for table in doc.tables():
+        if table.tidy is not None:
+            suppressor.frame(table.tidy).write_csv(tables / f"{table.key}.csv")
+    write_html(doc, out_dir / "report.html")
+    write_docx(doc, out_dir / "report.docx")
+    (out_dir / "results.json").write_text(results_to_json(results, suppressor), encoding="utf-8")
+    return doc

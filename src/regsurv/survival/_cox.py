@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 TOLER_CHOL = np.finfo(float).eps ** 0.75
 
@@ -111,6 +112,26 @@ def prepare(
     )  # fmt: skip
 
 
+def _segment_sum(values: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
+    """Sums of consecutive segments of ``values`` beginning at ``starts``."""
+    if len(starts) == 0:
+        return np.zeros(0)
+    return np.add.reduceat(values, starts) if n else np.zeros(len(starts))
+
+
+def _segment_matmul(
+    coef: np.ndarray, starts: np.ndarray, x: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Σ over each segment of coef_i · x[rows_i] (one sparse pass over X, no n×p temporary)."""
+    n = len(coef)
+    if len(starts) == 0:
+        return np.zeros((0, x.shape[1]))
+    columns = np.arange(n) if rows is None else rows
+    indptr = np.append(starts, n)
+    matrix = sparse.csr_matrix((coef, columns, indptr), shape=(len(starts), x.shape[0]))
+    return np.asarray(matrix @ x)
+
+
 def _reverse_cumsum_by_stratum(values: np.ndarray, data: CoxData) -> np.ndarray:
     """Σ over groups h >= g in g's stratum of ``values[h]`` (groups along axis 0)."""
     rc = np.cumsum(values[::-1], axis=0)[::-1]
@@ -142,19 +163,14 @@ def evaluate(data: CoxData, beta: np.ndarray) -> CoxState:
     shift = float(eta.max()) if eta.size and eta.max() > 300 else 0.0
     risk = np.exp(eta - shift)
     wr = data.weight * risk
-    n_groups = len(data.group_start)
     eg = data.event_groups
-    s0_group = np.add.reduceat(wr, data.group_start) if n_groups else np.zeros(0)
+    s0_group = _segment_sum(wr, data.group_start, len(wr))
     s0_risk = _reverse_cumsum_by_stratum(s0_group, data)[eg]
-    wrx = data.x * wr[:, None]
-    s1_group = np.add.reduceat(wrx, data.group_start, axis=0) if n_groups else wrx[:0]
+    s1_group = _segment_matmul(wr, data.group_start, data.x)
     s1_risk = _reverse_cumsum_by_stratum(s1_group, data)[eg]
     dr = data.death_rows
-    if len(dr):
-        s0_death = np.add.reduceat(wr[dr], data.death_starts)
-        s1_death = np.add.reduceat(wrx[dr], data.death_starts, axis=0)
-    else:
-        s0_death, s1_death = np.zeros(0), np.zeros((0, data.x.shape[1]))
+    s0_death = _segment_sum(wr[dr], data.death_starts, len(dr))
+    s1_death = _segment_matmul(wr[dr], data.death_starts, data.x, rows=dr)
     tg = data.term_group
     denom = s0_risk[tg] - data.term_a * s0_death[tg]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -213,11 +229,12 @@ def information(
 
 
 def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
-    """Unweighted score residuals U_i (sorted rows), R's residuals(type = "score").
+    """Weighted score residuals w_i U_i (sorted rows), R's residuals(type = "score") × w.
 
-    U_i = δ_i (x_i − x̄̄_g(i)) − r_i (x_i H_i − M_i) + δ_i r_i (x_i Ha_g(i) − Ma_g(i)), with
-    H, M the cumulative Σ h_k, Σ h_k x̄_k over tie terms up to the row's time (h_k = m/D_k) and
-    Ha, Ma the own-group Σ a_k h_k, Σ a_k h_k x̄_k (Efron's down-weighting of the deaths).
+    U_i = α_i x_i − δ_i x̄̄_g + r_i M_g − δ_i r_i Ma_g with α_i = δ_i − r_i H_g + δ_i r_i Ha_g;
+    H, M the cumulative Σ h_k, Σ h_k x̄_k over tie terms up to the row's time (h_k = m/D_k)
+    and Ha, Ma the own-group Σ a_k h_k, Σ a_k h_k x̄_k (Efron's down-weighting of the deaths).
+    The group part is one sparse (n × 3G) product, so only the n × p result is allocated.
     """
     m, a, den = data.term_m, data.term_a, state.denom
     h = m / den
@@ -227,25 +244,31 @@ def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
     E = _group_sums(data, h * a / den)
     F = _group_sums(data, h * a * a / den)
     s1r, s1d = state.s1_risk, state.s1_death
-    m_inc = s1r * C[:, None] - s1d * E[:, None]  # Σ_k h_k x̄_k
-    ma_inc = s1r * E[:, None] - s1d * F[:, None]  # Σ_k a_k h_k x̄_k
     n_groups, p = len(data.group_start), data.x.shape[1]
     eg = data.event_groups
     h_all = np.zeros(n_groups)
     h_all[eg] = A
     m_all = np.zeros((n_groups, p))
-    m_all[eg] = m_inc
+    m_all[eg] = s1r * C[:, None] - s1d * E[:, None]  # Σ_k h_k x̄_k
+    ha_all = np.zeros(n_groups)
+    ha_all[eg] = B
+    ma_all = np.zeros((n_groups, p))
+    ma_all[eg] = s1r * E[:, None] - s1d * F[:, None]  # Σ_k a_k h_k x̄_k
+    xbar_all = np.zeros((n_groups, p))
+    xbar_all[eg] = mean_covariate(data, state)
     g = data.group_of_row
     cum_h = _cumsum_by_stratum(h_all, data)[g]
-    cum_m = _cumsum_by_stratum(m_all, data)[g]
-    r = state.risk
-    resid = -r[:, None] * (data.x * cum_h[:, None] - cum_m)
-    dr = data.death_rows
-    e_of_death = np.repeat(np.arange(len(eg)), np.diff(np.append(data.death_starts, len(dr))))
-    xbar = mean_covariate(data, state)
-    xd = data.x[dr]
-    resid[dr] += xd - xbar[e_of_death]
-    resid[dr] += r[dr, None] * (xd * B[e_of_death, None] - ma_inc[e_of_death])
+    cum_m = _cumsum_by_stratum(m_all, data)
+    r, w = state.risk, data.weight
+    delta = data.event.astype(float)
+    alpha = w * (delta - r * cum_h + delta * r * ha_all[g])
+    n = len(r)
+    columns = np.concatenate([g, g + n_groups, g + 2 * n_groups])
+    values = np.concatenate([-w * delta, w * r, -w * delta * r])
+    rows = np.tile(np.arange(n), 3)
+    coupling = sparse.csr_matrix((values, (rows, columns)), shape=(n, 3 * n_groups))
+    resid = np.asarray(coupling @ np.vstack([xbar_all, cum_m, ma_all]))
+    resid += data.x * alpha[:, None]
     return resid
 
 

@@ -103,7 +103,14 @@ def logrank_chisq(observed: np.ndarray, expected: np.ndarray, variance: np.ndarr
         return 0.0, df
     idx = keep[1:]
     diff = (observed - expected)[idx]
-    return float(diff @ np.linalg.solve(variance[np.ix_(idx, idx)], diff)), df
+    return quadratic_form(diff, variance[np.ix_(idx, idx)]), df
+
+
+def quadratic_form(score: np.ndarray, variance: np.ndarray) -> float:
+    """score' V^-1 score; NaN when V is singular (condition number > 1e12; R's solve fails)."""
+    if not np.all(np.isfinite(variance)) or np.linalg.cond(variance) > 1e12:
+        return float("nan")
+    return float(score @ np.linalg.solve(variance, score))
 
 
 def svylogrank_kernel(
@@ -132,20 +139,21 @@ def svylogrank_kernel(
     count = cells.n_deaths.astype(np.int64)
     wt = np.ones(m) if rho == 0 else _left_km(n_risk, total, cells.stratum_starts) ** rho
 
-    # Efron sub-steps r = 0..D-1 of every death cell, vectorised with np.repeat
+    # Efron sub-steps r = 0..D-1 of every death cell: with c = d/D per sub-step,
+    # S1 = sum_r 1 / (N - (r/D) d) and S2 = sum_r (r/D) / (N - (r/D) d) (np.add.reduceat)
     death_cells = np.flatnonzero(count > 0)
     reps = count[death_cells]
-    step_cell = np.repeat(death_cells, reps)
-    offsets = np.repeat(np.cumsum(reps) - reps, reps)
-    frac = (np.arange(step_cell.size) - offsets) / count[step_cell]
-    denom = n_risk[step_cell] - frac * total[step_cell]
-    mean_weight = total[step_cell] / count[step_cell]
-    d_lambda = np.bincount(step_cell, weights=mean_weight / denom, minlength=m)
+    seg_start = np.cumsum(reps) - reps
+    frac = (np.arange(reps.sum()) - np.repeat(seg_start, reps)) / np.repeat(reps, reps)
+    inv = 1.0 / (np.repeat(n_risk[death_cells], reps) - frac * np.repeat(total[death_cells], reps))
+    s1 = np.add.reduceat(inv, seg_start) if reps.size else np.zeros(0)
+    s2 = np.add.reduceat(frac * inv, seg_start) if reps.size else np.zeros(0)
+    d_lambda = np.zeros(m)
+    d_lambda[death_cells] = total[death_cells] / reps * s1
     means = np.zeros((m, n_groups))
-    for p in range(n_groups):
-        numer = risk[step_cell, p] - frac * deaths[step_cell, p]
-        means[:, p] = np.bincount(step_cell, weights=numer / denom, minlength=m)
-    means[death_cells] /= count[death_cells, None]
+    means[death_cells] = (
+        risk[death_cells] * s1[:, None] - deaths[death_cells] * s2[:, None]
+    ) / reps[:, None]
 
     # cumulative sums within each stratum of wt * dL and wt * E * dL
     cum_lambda = np.empty(m)
@@ -168,7 +176,8 @@ def svylogrank_kernel(
     scores = (cls_event * wt[cls_cell])[:, None] * (x - means[cls_cell])
     scores += cum_mean[cls_cell] - x * cum_lambda[cls_cell, None]
     totals = sum_w[used] @ scores
-    # design-based variance: n/(n-1) sum_i (z_i - zbar)(z_i - zbar)', z_i = w_i U_i
+    # design-based variance n/(n-1) sum_i (z_i - zbar)(z_i - zbar)' with z_i = w_i U_i, i.e.
+    # n/(n-1) (sum_classes (sum w^2) U U' - n zbar zbar'); zbar = T/n is small next to z_i
     zbar = totals / n
     second = (scores * sum_w2[used, None]).T @ scores
     variance = (second - n * np.outer(zbar, zbar)) * (n / (n - 1))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import sparse, stats
 
 from regsurv._frames import to_polars
 from regsurv.survival import _cox
@@ -389,16 +389,13 @@ def cox_ph(
         "score": _chi2_test(fit.score_test, df),
     }
     if robust:
-        resid = _cox.score_residuals(data_, fit.state) / data_.scale
-        weighted = resid * data_.weight[:, None]
-        dfbeta = weighted @ naive_var
-        resid0 = _cox.score_residuals(data_, _cox.evaluate(data_, np.zeros(p))) / data_.scale
-        weighted0 = resid0 * data_.weight[:, None]
+        weighted = _cox.score_residuals(data_, fit.state) / data_.scale
+        weighted0 = _cox.score_residuals(data_, _cox.evaluate(data_, np.zeros(p))) / data_.scale
         if cluster_codes is not None:
             groups = cluster_codes[data_.order]
-            dfbeta = _sum_by(dfbeta, groups)
+            weighted = _sum_by(weighted, groups)
             weighted0 = _sum_by(weighted0, groups)
-        var = dfbeta.T @ dfbeta
+        var = naive_var @ (weighted.T @ weighted) @ naive_var
         u0 = weighted0.sum(axis=0)
         g0 = weighted0.T @ weighted0
         keep0 = _cox.cholesky_keep(g0)
@@ -428,7 +425,7 @@ def cox_ph(
 
 def _sum_by(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Row sums of ``values`` within each distinct value of ``groups``."""
-    order = np.argsort(groups, kind="stable")
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    return np.add.reduceat(values[order], starts, axis=0)
+    _, inverse = np.unique(groups, return_inverse=True)
+    n = len(groups)
+    indicator = sparse.csr_matrix((np.ones(n), (inverse, np.arange(n))), shape=(inverse.max() + 1, n))
+    return np.asarray(indicator @ values)

@@ -3,9 +3,10 @@
 Table 3's hazard ratios are conditional on the covariates while the published Kaplan-Meier
 medians and 5-year OS are marginal over each group's covariate mix. With the covariates drawn
 from the model, the piecewise-exponential baseline rates are chosen to minimise the squared
-distance (in standard errors) between the model's marginal survival S_g(t) = mean_i exp(-H0(t) exp(lp_i)) and the
-published points (S_g(median_g) = 0.5 and S_g(5 y) = OS5_g for the three groups, adipocytic and
-vascular histology). Censoring plays no part: Kaplan-Meier is unbiased for S_g under the
+distance (in standard errors) between the model's marginal survival
+S_g(t) = mean_i exp(-H0(t) exp(lp_i)) and the published points (S_g(median_g) = 0.5 and
+S_g(5 y) = OS5_g for the three groups, adipocytic and vascular histology), plus a small penalty
+on jumps of the log hazard. Censoring plays no part: Kaplan-Meier is unbiased for S_g under the
 administrative censoring of the generator.
 """
 
@@ -23,7 +24,6 @@ from regsurv.synth._parameters import (
     load_targets,
 )
 from regsurv.synth._survival import marginal_survival
-
 
 ROUGHNESS = 1.0  # penalty on jumps of the log hazard between pieces (keeps the baseline smooth)
 
@@ -55,9 +55,7 @@ def calibrate_baseline(n: int = 100_000, seed: int = 20220101) -> np.ndarray:
     counts = class_counts(load_parameters()["population"]["reference_rows"])
     weights = np.asarray([counts[c] for c in COHORT_CLASSES], dtype=float)
     rng = np.random.Generator(np.random.PCG64(seed))
-    cls = rng.choice(
-        [CLASSES.index(c) for c in COHORT_CLASSES], size=n, p=weights / weights.sum()
-    )
+    cls = rng.choice([CLASSES.index(c) for c in COHORT_CLASSES], size=n, p=weights / weights.sum())
     frame = generate_chunk(rng, cls, first_row=0, seed=seed, truth=True)
     lp = frame["synth_linear_predictor"].to_numpy()
     m = model()

@@ -117,6 +117,8 @@ def model() -> _Model:
         )
     codes["population:resected"] = Categorical.from_weights(pop["surgery"]["resected"])
     codes["population:not_resected"] = Categorical.from_weights(pop["surgery"]["not_resected"])
+    for key, weights in p["fields"].items():
+        codes[f"fields:{key}"] = Categorical.from_weights(weights)
     codes["tumor_size:unknown"] = Categorical.from_weights(c["tumor_size_mm"]["unknown_codes"])
     treatment = tuple(Categorical.from_weights(c["treatment"][g]) for g in GROUPS)
     s = p["survival"]
@@ -221,14 +223,14 @@ def _cohort_block(rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray
     r.s("FACILITY_TYPE_CD")[idx] = _draw_by_label(
         rng, m, "facility_type_codes", _pick(FACILITY_TYPE_LEVELS, ft)
     )
-    loc = _pick(m.tables["facility_location"].labels, m.tables["facility_location"].draw(rng, group))
+    loc = _pick(
+        m.tables["facility_location"].labels, m.tables["facility_location"].draw(rng, group)
+    )
     r.s("FACILITY_LOCATION_CD")[idx] = _draw_by_label(rng, m, "facility_location_codes", loc)
 
     hist = m.tables["histology"].draw(rng, group)
     r.i("histology")[idx] = hist
-    r.s("HISTOLOGY")[idx] = _draw_by_label(
-        rng, m, "histology_codes", _pick(HISTOLOGY_LEVELS, hist)
-    )
+    r.s("HISTOLOGY")[idx] = _draw_by_label(rng, m, "histology_codes", _pick(HISTOLOGY_LEVELS, hist))
     r.s("BEHAVIOR")[idx] = "3"
     grade_code = _pick(m.tables["grade"].labels, m.tables["grade"].draw(rng, group))
     r.s("GRADE")[idx] = grade_code
@@ -243,26 +245,28 @@ def _cohort_block(rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray
     r.s("TUMOR_SIZE")[idx] = _size_codes(rng, m, size, size_unknown)
     margin_table = m.tables["margins"]
     margins = GroupTable(MARGIN_LEVELS, margin_table.counts[:2]).draw(rng, group)
-    margin_unknown = rng.random(n) < (margin_table.counts[2] / margin_table.counts.sum(axis=0))[group]
+    margin_unknown = (
+        rng.random(n) < (margin_table.counts[2] / margin_table.counts.sum(axis=0))[group]
+    )
     r.i("margins")[idx] = margins
     r.i("margins_known")[idx] = ~margin_unknown
     margin_label = np.where(margin_unknown, "unknown", _pick(MARGIN_LEVELS, margins))
     r.s("RX_SUMM_SURGICAL_MARGINS")[idx] = _draw_by_label(rng, m, "margin_codes", margin_label)
 
     ln = c["lymph_nodes"]
-    r.i("nodes_clinical")[idx] = rng.random(n) < ln["clinically_positive_rate"]
+    clinical = rng.random(n) < ln["clinically_positive_rate"]
+    r.i("nodes_clinical")[idx] = clinical
     examined = rng.random(n) < ln["examined_rate"]
     r.i("nodes_examined")[idx] = examined
     p_pos = ln["pathologically_positive_rate"] / ln["examined_rate"]
     r.i("nodes_pathological")[idx] = examined & (rng.random(n) < p_pos)
 
     r.s("PRIMARY_SITE")[idx] = _draw_codes(rng, m.codes["population:extremity_sites"], n)
-    stage_n1m0 = (year < 2010) & (
-        rng.random(n) < m.params["population"]["nodal_stage_iii_rate"]["sixth_edition_stage_iv"]
-    )
+    # AJCC 6th edition (2004-2009): some node-positive stage IV rows are N1 M0.
+    n1m0_share = m.params["population"]["nodal_stage"]["sixth_edition_n1m0_share"]
+    stage_n1m0 = clinical & (year < 2010) & (rng.random(n) < n1m0_share)
     r.s("stage")[idx] = "4"
     r.i("m1")[idx] = ~stage_n1m0
-    r.i("nodes_clinical")[idx[stage_n1m0]] = 1
 
     # Treatment: combination within the group, then the codes of each component.
     combo = np.empty(n, dtype=np.int64)
@@ -336,6 +340,7 @@ def _population_block(
     rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray, cls: np.ndarray
 ) -> np.ndarray:
     """Rows that fail one of the early criteria (site, histology, age, stage IV, SP)."""
+    q = m.params["rates"]
     n = idx.size
     p = m.params["population"]
     other = cls == _C["other_site"]
@@ -347,7 +352,9 @@ def _population_block(
     # a tenth of the other-site rows (GIST, lymphoma, carcinoma at soft-tissue sites).
     hist = _overall(m, "histology").draw(rng, n)
     codes = _draw_by_label(rng, m, "histology_codes", _pick(HISTOLOGY_LEVELS, hist))
-    non_sarcoma = (cls == _C["non_sarcoma_histology"]) | (other & (rng.random(n) < 0.10))
+    non_sarcoma = (cls == _C["non_sarcoma_histology"]) | (
+        other & (rng.random(n) < q["other_site_non_sarcoma"])
+    )
     codes[non_sarcoma] = _draw_codes(
         rng, m.codes["population:non_sarcoma_histology"], int(non_sarcoma.sum())
     )
@@ -360,7 +367,7 @@ def _population_block(
     age = age.astype(np.int64)
     pediatric = cls == _C["pediatric"]
     age[pediatric] = rng.integers(0, 18, int(pediatric.sum()))
-    unknown_rate = np.where(pediatric, 0.03, p["age"]["unknown_rate"])
+    unknown_rate = np.where(pediatric, q["pediatric_age_unknown"], p["age"]["unknown_rate"])
     unknown_age = (other | (cls == _C["non_sarcoma_histology"]) | pediatric) & (
         rng.random(n) < unknown_rate
     )
@@ -382,9 +389,11 @@ def _population_block(
     n1m0 = (
         (stage == "3")
         & (year >= 2010)
-        & (rng.random(n) < p["nodal_stage_iii_rate"]["seventh_edition"])
+        & (rng.random(n) < p["nodal_stage"]["seventh_edition_n1m0_share"])
     )
-    r.i("nodes_clinical")[idx] = n1m0 | ((stage == "4") & (rng.random(n) < 0.12))
+    r.i("nodes_clinical")[idx] = n1m0 | (
+        (stage == "4") & (rng.random(n) < q["stage_iv_node_positive"])
+    )
 
     for key, field in (
         ("sex", "SEX"),
@@ -394,10 +403,10 @@ def _population_block(
     ):
         dist = _overall(m, key)
         r.s(field)[idx] = _pick(dist.labels, dist.draw(rng, n))
-    r.s("SEX")[idx[rng.random(n) < 0.0005]] = "9"
+    r.s("SEX")[idx[rng.random(n) < q["sex_unknown"]]] = "9"
     race = _pick(m.tables["race"].labels, _overall(m, "race").draw(rng, n))
     race_codes = _draw_by_label(rng, m, "race_codes", race)
-    race_codes[rng.random(n) < 0.015] = "99"
+    race_codes[rng.random(n) < q["race_unknown"]] = "99"
     r.s("RACE")[idx] = race_codes
     ft = _overall(m, "facility_type").draw(rng, n)
     r.s("FACILITY_TYPE_CD")[idx] = _draw_by_label(
@@ -407,24 +416,30 @@ def _population_block(
     r.s("FACILITY_LOCATION_CD")[idx] = _draw_by_label(
         rng, m, "facility_location_codes", _pick(loc.labels, loc.draw(rng, n))
     )
-    size = rng.choice(len(SIZE_LEVELS), size=n, p=np.asarray([0.35, 0.33, 0.17, 0.15]))
-    r.s("TUMOR_SIZE")[idx] = _size_codes(rng, m, size, rng.random(n) < 0.12)
-    examined = rng.random(n) < 0.25
+    size = rng.choice(len(SIZE_LEVELS), size=n, p=np.asarray(q["size_categories"]))
+    r.s("TUMOR_SIZE")[idx] = _size_codes(rng, m, size, rng.random(n) < q["size_unknown"])
+    examined = rng.random(n) < q["nodes_examined"]
     r.i("nodes_examined")[idx] = examined
-    r.i("nodes_pathological")[idx] = examined & (rng.random(n) < 0.06)
+    r.i("nodes_pathological")[idx] = examined & (rng.random(n) < q["nodes_positive_if_examined"])
 
     surg = p["surgery"]
     resected = (rng.random(n) < surg["resection_rate_non_stage_iv"]) & ~stage_iv_no_sp
     surgery = _draw_codes(rng, m.codes["population:not_resected"], n)
     surgery[resected] = _draw_codes(rng, m.codes["population:resected"], int(resected.sum()))
     r.s("RX_SUMM_SURG_PRIM_SITE")[idx] = surgery
-    positive = (rng.random(n) < 0.2).astype(np.int64)
-    margin_label = np.where(rng.random(n) < 0.1, "unknown", _pick(MARGIN_LEVELS, positive))
+    positive = (rng.random(n) < q["margins_positive"]).astype(np.int64)
+    margin_label = np.where(
+        rng.random(n) < q["margins_unknown"], "unknown", _pick(MARGIN_LEVELS, positive)
+    )
     margin_codes = _draw_by_label(rng, m, "margin_codes", margin_label)
     margin_codes[~resected] = "8"
     r.s("RX_SUMM_SURGICAL_MARGINS")[idx] = margin_codes
-    r.i("metastasectomy")[idx] = rng.random(n) < np.where(stage == "4", 0.10, 0.02)
-    r.i("chemo")[idx] = rng.random(n) < np.where(stage == "4", 0.55, surg["chemo_rate"])
+    r.i("metastasectomy")[idx] = rng.random(n) < np.where(
+        stage == "4", q["metastasectomy_stage_iv"], q["metastasectomy_other"]
+    )
+    r.i("chemo")[idx] = rng.random(n) < np.where(
+        stage == "4", q["chemo_stage_iv"], surg["chemo_rate"]
+    )
     r.i("radiation")[idx] = rng.random(n) < surg["radiation_rate"]
     seq = _draw_codes(rng, m.codes["population:sequence_number"], n)
     seq[behavior == "1"] = "60"
@@ -441,27 +456,10 @@ def _population_block(
 
 # -- fields common to all rows -----------------------------------------------------------------
 
-_DIST = {
-    "reason_no_surgery": {"1": 0.55, "2": 0.15, "5": 0.03, "6": 0.07, "7": 0.05, "8": 0.05, "9": 0.10},
-    "systemic_seq": {"2": 0.30, "3": 0.55, "4": 0.15},
-    "rx_radiation": {"1": 0.93, "4": 0.03, "5": 0.04},
-    "modality": {"20": 0.30, "31": 0.45, "32": 0.25},
-    "rad_location": {"1": 0.72, "2": 0.03, "3": 0.03, "4": 0.22},
-    "surgrad_seq": {"2": 0.45, "3": 0.50, "4": 0.05},
-    "reason_no_radiation": {"1": 0.85, "2": 0.02, "5": 0.01, "6": 0.03, "7": 0.03, "8": 0.02, "9": 0.04},
-    "boost_cgy": {"1000": 0.3, "1200": 0.2, "1400": 0.2, "1600": 0.3},
-    "cs_mets": {"40": 0.70, "10": 0.05, "50": 0.10, "60": 0.15},
-    "laterality": {"1": 0.48, "2": 0.48, "3": 0.02, "9": 0.02},
-    "lvi": {"0": 0.45, "1": 0.10, "8": 0.05, "9": 0.40},
-    "hispanic": {"0": 0.88, "1": 0.03, "2": 0.01, "5": 0.01, "6": 0.03, "7": 0.005, "8": 0.005, "9": 0.03},
-    "quartile": {"1": 0.25, "2": 0.25, "3": 0.25, "4": 0.25},
-    "urban": {"1": 0.55, "2": 0.2, "3": 0.1, "4": 0.04, "5": 0.02, "6": 0.04, "7": 0.02, "8": 0.015, "9": 0.015},
-    "defect": {"oth_regdis": 0.3, "chemo_88": 0.2, "chemo_99": 0.2, "radiation_9": 0.15, "dose_99999": 0.15},
-}
-
 
 def _d(rng: np.random.Generator, key: str, n: int) -> np.ndarray:
-    return _draw_codes(rng, Categorical.from_weights(_DIST[key]), n)
+    """`n` codes of the secondary field distribution `key` (`[fields]` of the parameters)."""
+    return _draw_codes(rng, model().codes[f"fields:{key}"], n)
 
 
 def _set(target: np.ndarray, mask: np.ndarray, values) -> None:
@@ -469,6 +467,7 @@ def _set(target: np.ndarray, mask: np.ndarray, values) -> None:
 
 
 def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.ndarray) -> None:
+    q = m.params["rates"]
     n = r.n
     c = m.codes
     surgery = r.s("RX_SUMM_SURG_PRIM_SITE")
@@ -494,7 +493,7 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     chemo = r.i("chemo") == 1
     chemo_code = _draw_codes(rng, c["chemo_not_given"], n)
     chemo_code[chemo] = _draw_codes(rng, c["chemo_given"], int(chemo.sum()))
-    unknown_chemo = early & (rng.random(n) < 0.01)
+    unknown_chemo = early & (rng.random(n) < q["chemo_unknown"])
     chemo_code[unknown_chemo] = np.where(rng.random(int(unknown_chemo.sum())) < 0.5, "88", "99")
     r.s("RX_SUMM_CHEMO")[:] = chemo_code
     r.s("RX_SUMM_SYSTEMIC_SUR_SEQ")[:] = "0"
@@ -508,7 +507,7 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     other_rate = m.params["cohort"]["codes"]["non_definitive_radiation_rate"]
     other_rt = cohort_like & ~radiated & (rng.random(n) < other_rate)
     kind[other_rt] = 2 + (rng.random(n) < 0.5)[other_rt]
-    pop_kind = rng.choice(3, size=n, p=[0.75, 0.10, 0.15]) + 1
+    pop_kind = rng.choice(3, size=n, p=q["population_radiation_kinds"]) + 1
     kind[radiated & early] = pop_kind[radiated & early]
     given = kind > 0
     r.s("RX_SUMM_RADIATION")[:] = np.where(given, _d(rng, "rx_radiation", n), "0")
@@ -521,7 +520,7 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     r.i("RAD_REGIONAL_DOSE_CGY")[:] = dose
     boost = (kind == 1) & (rng.random(n) < m.params["cohort"]["codes"]["boost_rate"])
     boost_dose = np.where(boost, _d(rng, "boost_cgy", n).astype(np.int64), 0)
-    brachy = early & (kind == 1) & (rng.random(n) < 0.02)
+    brachy = early & (kind == 1) & (rng.random(n) < q["brachytherapy_boost"])
     boost_dose[brachy] = 88888
     r.i("RAD_BOOST_DOSE_CGY")[:] = boost_dose
     r.s("RAD_REGIONAL_RX_MODALITY")[:] = np.where(given, _d(rng, "modality", n), "00")
@@ -530,7 +529,7 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     r.s("RAD_BOOST_RX_MODALITY")[:] = boost_modality
     r.s("RAD_LOCATION_OF_RX")[:] = np.where(given, _d(rng, "rad_location", n), "0")
     seq = np.where(given & sp, _d(rng, "surgrad_seq", n), "0")
-    seq[early & given & sp & (rng.random(n) < 0.01)] = "5"
+    seq[early & given & sp & (rng.random(n) < q["intraoperative_radiation"])] = "5"
     r.s("RX_SUMM_SURGRAD_SEQ")[:] = seq
     r.s("REASON_FOR_NO_RADIATION")[:] = np.where(given, "0", _d(rng, "reason_no_radiation", n))
     r.i("DX_RAD_STARTED_DAYS")[given] = rng.integers(10, 200, n)[given]
@@ -554,8 +553,9 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     r.s("REASON_FOR_NO_RADIATION")[dose_unknown] = "0"
 
 
-def _stage_fields(rng: np.random.Generator, r: _Rows) -> None:
+def _stage_fields(rng: np.random.Generator, m: _Model, r: _Rows) -> None:
     """AJCC TNM (6th edition before 2010, 7th after), CS mets, regional nodes."""
+    q = m.params["rates"]
     n = r.n
     stage = r.s("stage")
     year = r.i("YEAR_OF_DIAGNOSIS")
@@ -590,14 +590,14 @@ def _stage_fields(rng: np.random.Generator, r: _Rows) -> None:
     r.s("TNM_PATH_T")[:] = np.where(resected, np.char.replace(t, "c", "p"), "")
     path_n = np.where(positive, "p1", np.where(examined, "p0", "pX"))
     r.s("TNM_PATH_N")[:] = np.where(resected, path_n, "")
-    r.s("TNM_PATH_M")[:] = np.where(resected & m1 & (rng.random(n) < 0.25), "p1", "")
-    path_group = np.where(resected & (rng.random(n) < 0.7), group, "99")
+    r.s("TNM_PATH_M")[:] = np.where(resected & m1 & (rng.random(n) < q["pathologic_m1"]), "p1", "")
+    path_group = np.where(resected & (rng.random(n) < q["pathologic_stage_recorded"]), group, "99")
     r.s("TNM_PATH_STAGE_GROUP")[:] = path_group
     for name in ("TNM_PATH_T", "TNM_PATH_N", "TNM_PATH_M", "TNM_PATH_STAGE_GROUP"):
         r.s(name)[na] = "88"
 
     mets = np.where(m1, _d(rng, "cs_mets", n), "00")
-    mets[unknown & (rng.random(n) < 0.4)] = "99"
+    mets[unknown & (rng.random(n) < q["cs_mets_unknown"])] = "99"
     r.s("CS_METS_AT_DX")[:] = mets
     recent = year >= 2010
     for name, rate in (("LUNG", 0.8), ("BONE", 0.15), ("LIVER", 0.1), ("BRAIN", 0.03)):
@@ -614,23 +614,24 @@ def _stage_fields(rng: np.random.Generator, r: _Rows) -> None:
 
 
 def _patient_fields(rng: np.random.Generator, m: _Model, r: _Rows, first_row: int) -> None:
+    q = m.params["rates"]
     n = r.n
     extremity = np.isin(r.s("PRIMARY_SITE"), ("C471", "C472", "C491", "C492"))
     r.s("LATERALITY")[:] = np.where(extremity, _d(rng, "laterality", n), "0")
     r.s("CLASS_OF_CASE")[:] = _draw_codes(rng, m.codes["population:class_of_case"], n)
     r.s("SPANISH_HISPANIC_ORIGIN")[:] = _d(rng, "hispanic", n)
     for name in ("MED_INC_QUAR_00", "NO_HSD_QUAR_00", "MED_INC_QUAR_12", "NO_HSD_QUAR_12"):
-        r.s(name)[:] = np.where(rng.random(n) < 0.03, "", _d(rng, "quartile", n))
+        r.s(name)[:] = np.where(rng.random(n) < q["area_blank"], "", _d(rng, "quartile", n))
     for name in ("UR_CD_03", "UR_CD_13"):
-        r.s(name)[:] = np.where(rng.random(n) < 0.03, "", _d(rng, "urban", n))
-    r.s("REFERENCE_DATE_FLAG")[:] = np.where(rng.random(n) < 0.97, "1", "0")
+        r.s(name)[:] = np.where(rng.random(n) < q["area_blank"], "", _d(rng, "urban", n))
+    r.s("REFERENCE_DATE_FLAG")[:] = np.where(rng.random(n) < q["reference_date_flag"], "1", "0")
     age = r.i("AGE")
     suppressed = age < 40  # facility type and location are blank for ages 0-39
     r.s("FACILITY_TYPE_CD")[suppressed] = ""
     r.s("FACILITY_LOCATION_CD")[suppressed] = ""
     r.s("PUF_FACILITY_ID", 10)[:] = np.char.add("SYNF", _zfill(rng.integers(1, 1400, n), 6))
     crowfly = np.round(rng.lognormal(2.5, 1.1, n), 1)
-    crowfly[rng.random(n) < 0.02] = np.nan
+    crowfly[rng.random(n) < q["crowfly_blank"]] = np.nan
     r.floats["CROWFLY"] = crowfly
     r.ints["row"] = first_row + np.arange(n, dtype=np.int64)
 
@@ -639,6 +640,7 @@ def _survival_fields(
     rng: np.random.Generator, m: _Model, r: _Rows, lp: np.ndarray, cls: np.ndarray
 ) -> None:
     """Event times from the PH model, censored at the administrative end of follow-up."""
+    q = m.params["rates"]
     n = r.n
     p = m.params["population"]
     year = r.i("YEAR_OF_DIAGNOSIS")
@@ -653,8 +655,10 @@ def _survival_fields(
     vital = np.where(dead, "0", "1")
     no_outcome = year >= m.params["population"]["puf_year"]
     bad = cls == _C["incomplete_survival"]
-    invalid = (bad & ~no_outcome) | ((cls < COHORT_LIKE_FIRST) & (rng.random(n) < 0.002))
-    months_9999 = invalid & (rng.random(n) < 0.3)
+    invalid = (bad & ~no_outcome) | (
+        (cls < COHORT_LIKE_FIRST) & (rng.random(n) < q["vital_status_invalid"])
+    )
+    months_9999 = invalid & (rng.random(n) < q["months_9999"])
     vital[(no_outcome | invalid) & ~months_9999] = ""
     months[(no_outcome | invalid) & ~months_9999] = np.nan
     months[months_9999] = 9999.0
@@ -671,10 +675,11 @@ def _survival_fields(
         r.s(name)[:] = np.where(operated, code, "")
 
 
-def _late_defects(rng: np.random.Generator, r: _Rows, cls: np.ndarray) -> None:
+def _late_defects(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.ndarray) -> None:
     """Rows without outcome: most of the incomplete-survival class is diagnosed in 2014."""
+    q = m.params["rates"]
     bad = np.flatnonzero(cls == _C["incomplete_survival"])
-    in_2014 = bad[rng.random(bad.size) < 0.85]
+    in_2014 = bad[rng.random(bad.size) < q["incomplete_survival_2014"]]
     r.i("YEAR_OF_DIAGNOSIS")[in_2014] = 2014
 
 
@@ -767,9 +772,9 @@ def generate_chunk(
     ci, pi = np.flatnonzero(cohort_like), np.flatnonzero(~cohort_like)
     lp[ci] = _cohort_block(rng, m, r, ci, cls[ci].copy())
     lp[pi] = _population_block(rng, m, r, pi, cls[pi])
-    _late_defects(rng, r, cls)
+    _late_defects(rng, m, r, cls)
     _treatment_fields(rng, m, r, cls)
-    _stage_fields(rng, r)
+    _stage_fields(rng, m, r)
     _patient_fields(rng, m, r, first_row)
     _survival_fields(rng, m, r, lp, cls)
     return _frame(r, cls, seed, truth)

@@ -197,12 +197,15 @@ def _age_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
     c = targets["cohort"]
     out = [
         TargetCheck(
-            "cohort.age_median", c["age_median"], float(np.median(age)), Z * _median_se(age),
+            "cohort.age_median",
+            c["age_median"],
+            float(np.median(age)),
+            Z * _median_se(age),
             "4 SE (median)",
         ),
         TargetCheck("cohort.age_min", c["age_min"], float(age.min()), 0.5, "exact"),
         TargetCheck("cohort.age_max", c["age_max"], float(age.max()), 0.5, "exact (90+ top-coded)"),
-    ]  # fmt: skip
+    ]
     years = cohort["year_of_diagnosis"].drop_nulls()
     out.append(TargetCheck("cohort.years.first", c["years"][0], years.min(), 0.5, "exact"))
     # 2014 diagnoses have no vital status in PUF 2014: the analysed years end in 2013.
@@ -221,18 +224,24 @@ def _group_checks(cohort: pl.DataFrame, targets: dict, scale: float) -> list[Tar
         p = n / total
         out.append(
             TargetCheck(
-                f"groups.n.{level}", n * scale, rows.height,
-                Z * np.sqrt(total * scale * p * (1 - p)), "4 SE (binomial)",
+                f"groups.n.{level}",
+                n * scale,
+                rows.height,
+                Z * np.sqrt(total * scale * p * (1 - p)),
+                "4 SE (binomial)",
             )
-        )  # fmt: skip
+        )
         age = rows["age"].drop_nulls().to_numpy().astype(float)
         if age.size > 1:
             out.append(
                 TargetCheck(
-                    f"groups.age_median.{level}", age_median, float(np.median(age)),
-                    Z * _median_se(age), "4 SE (median)",
+                    f"groups.age_median.{level}",
+                    age_median,
+                    float(np.median(age)),
+                    Z * _median_se(age),
+                    "4 SE (median)",
                 )
-            )  # fmt: skip
+            )
     return out
 
 
@@ -320,7 +329,11 @@ def _survival_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
     from regsurv.survival import kaplan_meier
 
     out = []
-    for section, column in (("groups3", "treatment"), ("histology", "histology"), ("groups8", "treatment8")):  # fmt: skip
+    for section, column in (
+        ("groups3", "treatment"),
+        ("histology", "histology"),
+        ("groups8", "treatment8"),
+    ):
         data = cohort.select("os_years", "death", pl.col(column).cast(pl.String).alias("g"))
         data = data.drop_nulls()
         curves = kaplan_meier(data, time="os_years", event="death", group="g")
@@ -336,9 +349,12 @@ def _survival_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
                 out.append(
                     TargetCheck(
                         f"survival.{section}.{level}.median_os_years",
-                        values["median_os_years"], median, tol, basis,
+                        values["median_os_years"],
+                        median,
+                        tol,
+                        basis,
                     )
-                )  # fmt: skip
+                )
             for key in ("os5_pct", "os5_pct_abstract"):
                 if key not in values:
                     continue
@@ -348,10 +364,13 @@ def _survival_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
                 checked = modelled and key == "os5_pct"
                 out.append(
                     TargetCheck(
-                        f"survival.{section}.{level}.{key}", values[key], estimate,
-                        Z * se if checked else None, basis if checked else "shown",
+                        f"survival.{section}.{level}.{key}",
+                        values[key],
+                        estimate,
+                        Z * se if checked else None,
+                        basis if checked else "shown",
                     )
-                )  # fmt: skip
+                )
     return out
 
 
@@ -388,14 +407,22 @@ def _cox_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
             continue
         name = term.replace("age:", "age_group:", 1)
         if name not in estimate:
-            out.append(TargetCheck(f"table3.{term}", values[0], float("nan"), None, "not modelled", log=True))  # fmt: skip
+            out.append(
+                TargetCheck(
+                    f"table3.{term}", values[0], float("nan"), None, "not modelled", log=True
+                )
+            )
             continue
         out.append(
             TargetCheck(
-                f"table3.{term}", values[0], float(np.exp(estimate[name])), Z * se[name],
-                "4 SE (Cox, log scale)", log=True,
+                f"table3.{term}",
+                values[0],
+                float(np.exp(estimate[name])),
+                Z * se[name],
+                "4 SE (Cox, log scale)",
+                log=True,
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -404,5 +431,9 @@ def _informational(targets: dict) -> list[TargetCheck]:
     out = []
     for key, values in targets["propensity"].items():
         if isinstance(values, list) and len(values) == 4:
-            out.append(TargetCheck(f"propensity.{key}", values[0], float("nan"), None, "not checked here", log=True))  # fmt: skip
+            out.append(
+                TargetCheck(
+                    f"propensity.{key}", values[0], float("nan"), None, "not checked here", log=True
+                )
+            )
     return out

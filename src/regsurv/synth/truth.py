@@ -72,8 +72,9 @@ class TrueParameters:
 
     def __repr__(self) -> str:
         return (
-            f"TrueParameters({len(self.terms)} log hazard ratios, {self.baseline_hazard.size}-piece "
-            f"baseline, {self.rows:,} rows, groups {tuple(self.group_sizes.values())})"
+            f"TrueParameters({len(self.terms)} log hazard ratios, "
+            f"{self.baseline_hazard.size}-piece baseline, {self.rows:,} rows, "
+            f"groups {tuple(self.group_sizes.values())})"
         )
 
 
