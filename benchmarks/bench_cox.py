@@ -18,7 +18,6 @@ import time
 import warnings
 
 import numpy as np
-import pandas as pd
 import polars as pl
 
 from regsurv.survival import cox_ph
@@ -67,9 +66,12 @@ def run(n: int, p: int, skip_slow: bool, lifelines_per_row: dict) -> None:
         label = f"n={n:>9,} p={p:>2} {'weights+robust' if weighted else 'unweighted    '}"
         ours_s, ours = timed(
             lambda weighted=weighted: cox_ph(
-                frame, time="months", event="death", covariates=covs,
+                frame,
+                time="months",
+                event="death",
+                covariates=covs,
                 weights="w" if weighted else None,
-            )  # fmt: skip
+            )
         )
         print(
             f"{label}  ours {ours_s:8.2f} s  iterations {ours.iterations}  "
@@ -79,9 +81,13 @@ def run(n: int, p: int, skip_slow: bool, lifelines_per_row: dict) -> None:
         if weighted:
             plain_s, _ = timed(
                 lambda: cox_ph(
-                    frame, time="months", event="death", covariates=covs, weights="w",
+                    frame,
+                    time="months",
+                    event="death",
+                    covariates=covs,
+                    weights="w",
                     robust=False,
-                )  # fmt: skip
+                )
             )
             print(f"{'':{len(label)}}  ours without robust SE {plain_s:8.2f} s")
         # statsmodels PHReg (Efron); weights are not supported in PHReg's fit for Efron ties
@@ -96,10 +102,11 @@ def run(n: int, p: int, skip_slow: bool, lifelines_per_row: dict) -> None:
                 )
                 diff = np.max(np.abs(np.asarray(sm.params) - ours.estimate))
                 print(
-                    f"{'':{len(label)}}  statsmodels PHReg {sm_s:8.2f} s  ratio {sm_s / ours_s:7.1f}x"
+                    f"{'':{len(label)}}  statsmodels PHReg {sm_s:8.2f} s  "
+                    f"ratio {sm_s / ours_s:7.1f}x"
                     f"  max|Δβ| {diff:.1e}"
                 )
-            except Exception as exc:  # noqa: BLE001 - report and continue
+            except Exception as exc:
                 print(f"{'':{len(label)}}  statsmodels failed: {exc}")
         for robust in (False, True):
             key = (p, weighted, robust)
@@ -118,9 +125,12 @@ def run(n: int, p: int, skip_slow: bool, lifelines_per_row: dict) -> None:
                 warnings.simplefilter("ignore")
                 ll_s, ll = timed(
                     lambda cols=cols, robust=robust, weighted=weighted: CoxPHFitter().fit(
-                        pdf[cols], duration_col="months", event_col="death",
-                        weights_col="w" if weighted else None, robust=robust,
-                    )  # fmt: skip
+                        pdf[cols],
+                        duration_col="months",
+                        event_col="death",
+                        weights_col="w" if weighted else None,
+                        robust=robust,
+                    )
                 )
             lifelines_per_row[key] = ll_s / n
             diff = np.max(np.abs(ll.params_.to_numpy() - ours.estimate))

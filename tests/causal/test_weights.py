@@ -144,6 +144,25 @@ def test_stabilized_weights_are_one_without_confounding(seed, k):
     assert_close(sums, np.bincount(group), tier="invariance")
 
 
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 3), st.integers(2, 4))
+def test_saturated_model_stabilized_group_sums_are_group_sizes(seed, k, n_levels):
+    # p_ik = n_kx / n_x for a saturated model, so sum_{i in k} 1 / p_ik = sum_x n_x = n and the
+    # stabilized weights of group k sum to n_k: the weighted groups keep the marginal sizes.
+    rng = np.random.default_rng(seed)
+    x = np.repeat(np.arange(n_levels), k)  # every (level, group) cell non-empty
+    g = np.tile(np.arange(k), n_levels)
+    x = np.concatenate([x, rng.integers(0, n_levels, 25)])
+    g = np.concatenate([g, rng.integers(0, k, 25)])
+    frame = pl.DataFrame({"g": [f"g{v}" for v in g], "x": [f"x{v}" for v in x]})
+    ps = PropensityModel(["x"]).fit(frame, treatment="g").predict_proba(frame)
+    w = iptw_weights(ps, frame["g"], normalize=False)
+    sums = w.summary()["sum"].to_numpy()[:k]
+    assert_close(sums, np.bincount(g), tier="invariance")
+    raw = iptw_weights(ps, frame["g"], stabilized=False, normalize=False).summary()
+    assert_close(raw["sum"].to_numpy()[:k], np.full(k, g.size), tier="invariance")
+
+
 def test_bad_input_errors():
     ps = np.array([[0.5, 0.5], [0.2, 0.8], [1.0, 0.0]])
     with pytest.raises(ValueError, match=r"ps has shape \(3, 2\); expected \(2, 2\)"):
@@ -154,5 +173,7 @@ def test_bad_input_errors():
         iptw_weights(ps, ["a", "b", "c"], classes=["a", "b"])
     with pytest.raises(ValueError, match="estimand must be one of"):
         iptw_weights(ps, ["a", "b", "a"], estimand="ATT")
+    with pytest.raises(ValueError, match="rows of ps must sum to 1; 1 rows do not"):
+        iptw_weights(np.array([[0.5, 0.5], [0.3, 0.3]]), ["a", "b"])
     with pytest.raises(ValueError, match="missing values"):
         iptw_weights(ps, pl.Series("t", ["a", None, "b"]))

@@ -193,12 +193,13 @@ def test_bad_input_gives_notes_not_errors() -> None:
             "age_text": ["50", "60", "abc", "70"],
             "constant": [1.0, 1.0, 1.0, 1.0],
             "ok": [1.0, 2.0, 3.0, 5.0],
+            "within_constant": [1.0, 1.0, 2.0, 2.0],
         }
     )
     t = summary_table(
         data,
         group="arm",
-        variables=["one_level", "all_missing", "age_text", "constant", "ok"],
+        variables=["one_level", "all_missing", "age_text", "constant", "ok", "within_constant"],
         kinds={"age_text": "continuous"},
     )
     notes = dict(zip(t.tests["variable"], t.tests["note"], strict=True))
@@ -209,6 +210,7 @@ def test_bad_input_gives_notes_not_errors() -> None:
         "convert it first"
     )
     assert notes["constant"] == "test not computed: all values are equal"
+    assert notes["within_constant"] == "test not computed: no variation within the groups"
     assert "groups with no observed values left out of the test: ['c']" in notes["ok"]
     assert t.tests.filter(pl.col("variable") != "ok")["p_value"].is_null().all()
     assert t.tests.filter(pl.col("variable") == "ok")["p_value"].item() is not None
@@ -217,6 +219,11 @@ def test_bad_input_gives_notes_not_errors() -> None:
     c = t.to_frame().filter((pl.col("group") == "c") & (pl.col("variable") == "one_level"))
     assert c["n"].to_list() == [0.0]
     assert c["percent"].to_list() == [None]
+    no_events = trend_test(
+        data.with_columns(event=pl.lit(0)), variable="one_level", outcome="event"
+    )
+    assert math.isnan(no_events.p_value)
+    assert "test not computed" in no_events.warnings[-1]
     one_group = summary_table(data.filter(pl.col("arm") == "a"), group="arm", variables=["ok"])
     assert "fewer than two groups" in one_group.tests["note"][0]
 

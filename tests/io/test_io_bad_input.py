@@ -249,15 +249,34 @@ def test_layout_option_is_for_fixed_width_only(tmp_path: Path) -> None:
         read_puf(_csv(tmp_path, GOOD_CSV), layout="2016")
 
 
-def test_scan_error_for_non_numeric_names_the_column(tmp_path: Path) -> None:
+def test_collecting_a_scan_raises_the_same_one_line_error(tmp_path: Path) -> None:
     from regsurv.io import scan_puf
 
-    lf = scan_puf(_csv(tmp_path, GOOD_CSV.replace("A2,61,", "A2,6l,")))
-    with pytest.raises(pl.exceptions.InvalidOperationError, match="AGE"):
-        lf.collect()
+    lf = scan_puf(_csv(tmp_path, GOOD_CSV.replace("A2,61,", "A2,6l,").replace("A3,90", "A3,x")))
+    with pytest.raises(PufError) as caught:
+        lf.filter(pl.col("SEX") == "2").collect()
+    assert str(caught.value) == (
+        "AGE: 2 rows hold non-numeric text ('6l', 'x') where an integer is expected"
+    )
+
+
+def test_nan_and_inf_text_are_not_numbers(tmp_path: Path) -> None:
+    path = _csv(tmp_path, GOOD_CSV.replace("12.50", "nan").replace("30.25", "inf"))
+    with pytest.raises(PufError, match=r"DX_LASTCONTACT_DEATH_MONTHS: 2 rows hold .*'nan', 'inf'"):
+        read_puf(path)
+    kept = read_puf(path, invalid="keep")
+    assert kept["DX_LASTCONTACT_DEATH_MONTHS"].to_list() == [None, None, None]
+    assert kept["DX_LASTCONTACT_DEATH_MONTHS__invalid"].to_list() == ["nan", "inf", None]
 
 
 def test_error_names_the_selected_column(tmp_path: Path) -> None:
     path = _csv(tmp_path, GOOD_CSV.replace("A2,61,2,2011", "A2,6l,2,20l1"))
     with pytest.raises(PufError, match="YEAR_OF_DIAGNOSIS: 1 row holds non-numeric text"):
         read_puf(path, columns=["YEAR_OF_DIAGNOSIS"])
+
+
+def test_lower_case_csv_header_names_the_puf_fields(tmp_path: Path) -> None:
+    header, *rows = GOOD_CSV.splitlines()
+    lowered = "\n".join([header.lower().replace("puf_case_id", " puf_case_id "), *rows]) + "\n"
+    frame = read_puf(_csv(tmp_path, lowered))
+    assert_frame_equal(frame, read_puf(_csv(tmp_path, GOOD_CSV, "upper.csv")))

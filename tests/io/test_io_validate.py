@@ -95,5 +95,5 @@ def test_converted_parquet_validates_like_its_source(tmp_path: Path) -> None:
     source = write_puf(HAND_MADE, tmp_path / "hand.dat")
     parquet = convert_puf(source, tmp_path / "hand.parquet")
     a = validate_puf(source).to_frame().filter(pl.col("field").is_in(HAND_MADE.columns))
-    b = validate_puf(parquet).to_frame()
+    b = validate_puf(parquet).to_frame().filter(pl.col("field").is_in(HAND_MADE.columns))
     assert a.sort("field").equals(b.sort("field"))

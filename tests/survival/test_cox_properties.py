@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import polars as pl
 import pytest
 from scipy.optimize import brentq
@@ -83,7 +82,9 @@ def test_row_order_does_not_matter(lung: pl.DataFrame, ties: str) -> None:
     refit = cox_ph(shuffled, **args, strata="inst", cluster="inst")
     _same_fit(fit, refit)
     assert_close(fit.robust_std_error, refit.robust_std_error, tier="invariance")
-    assert_close(fit.concordance["concordance"], refit.concordance["concordance"], tier="invariance")
+    assert_close(
+        fit.concordance["concordance"], refit.concordance["concordance"], tier="invariance"
+    )
 
 
 def test_rescaling_a_covariate_rescales_its_coefficient(lung: pl.DataFrame) -> None:
@@ -137,7 +138,9 @@ def test_factor_coding_reference_and_names() -> None:
     )
     fit = cox_ph(frame, time="time", event="event", covariates=["arm"])
     assert fit.terms == ("arm:b", "arm:c")
-    relevelled = cox_ph(frame, time="time", event="event", covariates=["arm"], reference={"arm": "c"})
+    relevelled = cox_ph(
+        frame, time="time", event="event", covariates=["arm"], reference={"arm": "c"}
+    )
     assert relevelled.terms == ("arm:a", "arm:b")
     # same model, different contrasts: b vs a = (b vs c) − (a vs c)
     assert_close(fit.estimate[0], relevelled.estimate[1] - relevelled.estimate[0], tier="optimizer")

@@ -105,6 +105,9 @@ def test_median_conventions():
     )
     result = kaplan_meier(frame, time="t", event="e", group="g")
     assert_close(result.median()["median"], [2.5, 2, np.nan], tier="exact")
+    # quantile(): a flat at 0.5 lasting to the last time gives the midpoint with it (R)
+    quantiles = result.quantile([0.5])
+    assert_close(quantiles["quantile"], [2.5, 3, np.nan], tier="exact")
     assert any("median not reached in group 'c'" in w for w in result.warnings)
     assert any("upper confidence limit" in w for w in result["c"].warnings)
 

@@ -146,6 +146,13 @@ def test_km_matches_r(dataset, analysis):
                 result.group is None and any("median not reached" in w for w in result.warnings)
             )
 
+    quantiles = result.quantile([0.25, 0.5, 0.75])
+    for ours, theirs in (("quantile", "quantile"), ("conf_low", "lower"), ("conf_high", "upper")):
+        block = r["quantiles"][theirs]
+        assert block["colnames"] == ["25", "50", "75"]
+        expected_q = [[np.nan if v is None else v for v in row] for row in block["values"]]
+        assert_close(quantiles[ours], np.ravel(expected_q), tier="software", err_msg=ours)
+
     for key, extend in (("at_times", False), ("at_times_extend_TRUE", True)):
         if key not in r:
             continue

@@ -103,6 +103,9 @@ def test_scores_sum_to_zero_and_strata_of_one_level_change_nothing(rows):
     a = logrank_test(frame, time="time", event="event", group="group")
     b = logrank_test(frame, time="time", event="event", group="group", strata="one")
     assert_close(a.statistic, b.statistic, tier="invariance")
+    kw = {"time": "time", "event": "event", "group": "group", "weights": "wf"}
+    aw, bw = logrank_test(frame, **kw), logrank_test(frame, strata="one", **kw)
+    assert_close(aw.statistic, bw.statistic, tier="invariance")
     assert_close(a.observed.sum(), a.expected.sum(), tier="invariance")
     assert_close(a.variance.sum(axis=0), np.zeros(3), tier="invariance")
 

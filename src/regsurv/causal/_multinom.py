@@ -24,6 +24,7 @@ class MultinomFit:
 
     coef: np.ndarray
     information: np.ndarray
+    probabilities: np.ndarray
     loglik: float
     n_iter: int
     converged: bool
@@ -134,6 +135,7 @@ def fit_multinomial(
     return MultinomFit(
         coef=coef,
         information=info,
+        probabilities=P,
         loglik=ll,
         n_iter=it,
         converged=converged,

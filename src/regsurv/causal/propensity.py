@@ -204,14 +204,14 @@ class PropensityModel:
                     f"covariate {name!r} is constant ({col[0]:g}) in all {frame.height} rows; "
                     "its coefficient is not estimable and is set to NaN"
                 )
-        fit = fit_multinomial(X[:, keep], codes, len(classes), tol=self.tol, max_iter=self.max_iter)
+        X_fit = X if keep.all() else X[:, keep]
+        fit = fit_multinomial(X_fit, codes, len(classes), tol=self.tol, max_iter=self.max_iter)
         if not fit.converged:
             messages.append(
                 f"Newton-Raphson did not converge in {fit.n_iter} iterations "
                 f"(last max|step| {fit.max_abs_step:.3g}); coefficients may be infinite"
             )
-        P = class_probabilities(X[:, keep], fit.coef)
-        if np.any(P.min(axis=1) < 1e-10):
+        if np.any(fit.probabilities.min(axis=1) < 1e-10):
             messages.append("fitted probabilities numerically 0 or 1 occurred (separation)")
 
         n_free, p = len(classes) - 1, X.shape[1]

@@ -171,6 +171,9 @@ def iptw_weights(
     bad = ~np.isfinite(P) | (P < 0) | (P > 1)
     if np.any(bad):
         raise ValueError(f"ps has {int(bad.any(axis=1).sum())} rows with values outside [0, 1]")
+    off = np.abs(P.sum(axis=1) - 1.0) > 1e-6
+    if np.any(off):
+        raise ValueError(f"rows of ps must sum to 1; {int(off.sum())} rows do not")
     p_obs = P[np.arange(n), codes]
     if np.any(p_obs <= 0):
         raise ValueError(

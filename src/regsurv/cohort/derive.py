@@ -82,7 +82,8 @@ def _require(lf: pl.LazyFrame, fields: list[str], what: str) -> set[str]:
     columns = set(lf.collect_schema().names())
     missing = [f for f in fields if f not in columns]
     if missing:
-        raise ValueError(f"{what} needs field {missing[0]!r}, which the data lacks")
+        n = lf.select(pl.len()).collect().item()
+        raise ValueError(f"{what} needs field {missing[0]!r}, which the data lacks ({n:,} rows)")
     return columns
 
 
@@ -184,9 +185,10 @@ def derive_recodes(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
     columns = set(lf.collect_schema().names())
     recodes = [get_recode(name, cohort.options) for name in RECODE_NAMES]
     for recode in recodes:
-        recode.source(columns)  # raises if none of its candidate fields is present
-    _require(lf, [rc.source(columns) for rc in recodes], "the recodes")
-    _require(lf, [f for f, _ in TNM_COLUMNS.values()] + ["CROWFLY"], "the recodes")
+        _require(lf, [recode.source(columns)], recode.name)
+    for name, (field, _) in TNM_COLUMNS.items():
+        _require(lf, [field], name)
+    _require(lf, ["CROWFLY"], "distance_miles")
     clinical_n = tnm_expr("TNM_CLIN_N", "N", "_cn").cast(pl.String).cast(pl.Int64)
     return lf.with_columns(
         *(rc.expr(columns) for rc in recodes),

@@ -58,7 +58,7 @@ class Recode:
             if name in columns:
                 return name
         raise ValueError(
-            f"{self.name} needs one of the fields {', '.join(self.field)}; the data has none"
+            f"{self.name} needs one of the fields {', '.join(self.field)}, which the data lacks"
         )
 
 

@@ -749,6 +749,8 @@ def _continuous_test(
     pooled = np.concatenate(used)
     if np.all(pooled == pooled[0]):
         return {"note": "test not computed: all values are equal"}
+    if continuous_test == "anova" and all(np.all(s == s[0]) for s in used):
+        return {"note": "test not computed: no variation within the groups"}
     if continuous_test == "welch" and any(s.size < 2 or np.all(s == s[0]) for s in used):
         return {"note": "test not computed: Welch's test needs two distinct values in every group"}
     if continuous_test != "kruskal" and sum(s.size for s in used) <= len(used):

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from regsurv.io.dictionary import Layout, load_dictionary
-from regsurv.io.errors import PufError
+from regsurv.io.errors import PufError, plural
 from regsurv.io.layout import resolve_layout
 
 LINE = "__line"
@@ -69,9 +69,10 @@ def _check_record_length(layout: Layout, path: Path):
         n_bad = int(bad.sum())
         if n_bad:
             example = int(lengths.filter(bad)[0])
+            wanted = f"{expected} characters" if expected else f"at least {last_end} characters"
             raise PufError(
-                f"{path}: record length: {n_bad} record(s) in a batch are {example} characters "
-                f"long, layout {layout.name} expects {expected or last_end}"
+                f"{path}: record length: {plural(n_bad, 'record', 'differ')} from layout "
+                f"{layout.name} ({wanted}), e.g. one has {example}"
             )
         return lines
 
@@ -123,13 +124,18 @@ def _scan_csv(path: Path) -> pl.LazyFrame:
     except pl.exceptions.PolarsError as err:
         raise PufError(f"{path}: not a readable CSV file ({str(err).splitlines()[0]})") from None
     known = load_dictionary().fields
-    if not any(name.strip() in known for name in names):
+
+    def puf_name(name: str) -> str:
+        """The header name, upper-cased when that is a PUF field (R and Stata lower-case)."""
+        return name.strip().upper() if name.strip().upper() in known else name.strip()
+
+    if not any(puf_name(name) in known for name in names):
         guess = next((sep for sep in (";", "\t", "|") if sep in names[0]), None)
         hint = f" (delimiter {guess!r}? PUF CSV files are comma-separated)" if guess else ""
         raise PufError(
             f"{path}: no PUF field in the CSV header (first column {names[0][:60]!r}){hint}"
         )
-    return lf.select(blank_to_null(pl.col(name)).alias(name.strip()) for name in names)
+    return lf.select(blank_to_null(pl.col(name)).alias(puf_name(name)) for name in names)
 
 
 def _scan_parquet(path: Path) -> pl.LazyFrame:

@@ -23,12 +23,33 @@ import polars as pl
 from regsurv._frames import to_polars
 from regsurv.io._raw import blank_to_null, scan_raw
 from regsurv.io.dictionary import Layout, PufField, load_dictionary
-from regsurv.io.errors import PufError
+from regsurv.io.errors import PufError, non_numeric_message
 from regsurv.io.layout import resolve_layout, sas_program
 
 INVALID_SUFFIX = "__invalid"
 Invalid = Literal["raise", "keep"]
 _NUMERIC_DTYPES = {"integer": pl.Int64, "decimal": pl.Float64}
+
+
+def _as_number(raw: pl.Expr, field_type: str) -> pl.Expr:
+    """Lenient conversion: null where the text is not a (finite) number."""
+    typed = raw.cast(_NUMERIC_DTYPES[field_type], strict=False)
+    return pl.when(typed.is_finite()).then(typed) if field_type == "decimal" else typed
+
+
+def _strict_converter(name: str, field_type: str):
+    """A batch function converting one raw column, raising `PufError` on non-numeric text."""
+
+    def convert(raw: pl.Series) -> pl.Series:
+        typed = raw.to_frame().select(_as_number(pl.col(raw.name), field_type)).to_series()
+        bad = typed.is_null() & raw.is_not_null()
+        n_bad = int(bad.sum())
+        if n_bad:
+            examples = raw.filter(bad).unique(maintain_order=True).head(3).to_list()
+            raise PufError(non_numeric_message(name, field_type, n_bad, examples))
+        return typed
+
+    return convert
 
 
 def _typed_columns(names: Sequence[str], invalid: Invalid) -> list[pl.Expr]:
@@ -46,7 +67,15 @@ def _typed_columns(names: Sequence[str], invalid: Invalid) -> list[pl.Expr]:
             exprs.append(pl.col(name))
             continue
         raw = pl.col(name)
-        typed = raw.cast(_NUMERIC_DTYPES[fields[name].type], strict=(invalid == "raise"))
+        field_type = fields[name].type
+        if invalid == "raise":
+            typed = raw.map_batches(
+                _strict_converter(name, field_type),
+                return_dtype=_NUMERIC_DTYPES[field_type],
+                is_elementwise=True,
+            )
+        else:
+            typed = _as_number(raw, field_type)
         exprs.append(typed.alias(name))
         if invalid == "keep":
             companion = pl.when(typed.is_null() & raw.is_not_null()).then(raw)
@@ -66,8 +95,9 @@ def scan_puf(
 
     `layout` (fixed width only): "2013", "2016", a `Layout` or a SAS program path; by default
     a `<stem>.sas` beside the file, else the built-in layout matching the record length.
-    Collecting raises `PufError` (wrong record length) or polars' `InvalidOperationError`
-    (non-numeric text, ``invalid="raise"``); `read_puf` turns the latter into a `PufError`.
+    Collecting raises `PufError` for a wrong record length or (``invalid="raise"``) non-numeric
+    text in a numeric field; counts are per batch there, `read_puf` and `validate_puf` give
+    the counts of the whole file. `.sas7bdat` and `.dta` files are read eagerly (pyreadstat).
     """
     if invalid not in ("raise", "keep"):
         raise ValueError(f"invalid must be 'raise' or 'keep', got {invalid!r}")
@@ -82,7 +112,7 @@ def _explain(path: str | Path, layout, err: Exception) -> PufError:
     report = validate_puf(path, layout=layout)
     errors = [i for i in report.errors if i.check in ("record_length", "numeric")]
     # the issue of the column named in the failure first (a read of selected columns)
-    errors.sort(key=lambda issue: not (issue.field and f"'{issue.field}'" in str(err)))
+    errors.sort(key=lambda issue: not (issue.field and str(err).startswith(f"{issue.field}:")))
     if errors:
         return PufError(f"{Path(path)}: {errors[0].message}")
     return PufError(f"{Path(path)}: {str(err).splitlines()[0]}")

@@ -10,7 +10,8 @@ import polars as pl
 
 from regsurv.io._raw import BAD_BYTES, RECORD_LENGTH, scan_raw
 from regsurv.io.dictionary import SENTINEL_KINDS, Layout, PufField, load_dictionary
-from regsurv.io.errors import PufError
+from regsurv.io.errors import PufError, non_numeric_message
+from regsurv.io.errors import plural as _plural
 
 Severity = Literal["error", "warning"]
 N_EXAMPLES = 3
@@ -179,14 +180,6 @@ def _examples(name: str, mask: pl.Expr) -> pl.Expr:
     return pl.col(name).filter(mask).unique(maintain_order=True).head(N_EXAMPLES).implode()
 
 
-def _plural(n: int, word: str, verb: str = "") -> str:
-    """ "1 row holds" / "3 rows hold": a count, its noun and the verb agreeing with it."""
-    noun = f"{n:,} {word}{'' if n == 1 else 's'}"
-    if not verb:
-        return noun
-    return f"{noun} {verb + 's' if n == 1 else verb}"
-
-
 def validate_puf(
     path: str | Path,
     *,
@@ -322,11 +315,7 @@ def validate_puf(
         if check.n_invalid:
             shown = ", ".join(repr(v) for v in examples)
             if pf.is_numeric:
-                message = (
-                    f"{name}: {_plural(check.n_invalid, 'row', 'hold')} non-numeric text "
-                    f"({shown}) where {'an integer' if pf.type == 'integer' else 'a number'} "
-                    "is expected"
-                )
+                message = non_numeric_message(name, pf.type, check.n_invalid, examples)
                 issues.append(Issue("error", "numeric", name, check.n_invalid, examples, message))
             else:
                 message = (

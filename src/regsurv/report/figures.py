@@ -122,8 +122,8 @@ def save_figure(figure: Any, directory: Path, stem: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg", "pdf"):
         path = directory / f"{stem}.{ext}"
-        figure.savefig(path, dpi=300 if ext == "png" else None, bbox_inches="tight",
-                       metadata={"Date": None} if ext in ("svg", "pdf") else None)
+        metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(ext)
+        figure.savefig(path, dpi=300 if ext == "png" else None, metadata=metadata)
         paths.append(path)
     _pyplot().close(figure)
     return paths

@@ -44,6 +44,7 @@ class CoxData:
     term_m: np.ndarray  # (T,)
     term_q: np.ndarray  # (T,) 1 / number of terms in the group (mean of x̄_k)
     group_death_weight: np.ndarray  # (E,)
+    death_weighted_x: np.ndarray  # (p,) Σ_D w x
     center: np.ndarray  # (p,)
     scale: np.ndarray  # (p,)
 
@@ -61,11 +62,11 @@ def prepare(
     time_s, stratum_s = time[order], stratum[order]
     event_s = event[order].astype(bool)
     weight_s = weight[order].astype(float)
-    x_s = x[order]
     n = len(time_s)
     total_w = weight_s.sum()
+    x_s = x[order]
     center = (weight_s @ x_s) / total_w if n else np.zeros(x.shape[1])
-    x_s = x_s - center
+    x_s -= center
     spread = (weight_s @ np.abs(x_s)) / total_w if n else np.ones(x.shape[1])
     scale = np.where(spread > 0, 1.0 / np.where(spread > 0, spread, 1.0), 1.0)
     x_s *= scale
@@ -108,7 +109,7 @@ def prepare(
     return CoxData(
         x_s, weight_s, event_s, order, group_of_row, group_start, group_stratum_end,
         group_stratum_start, event_groups, death_rows, death_starts, term_group, term_a,
-        term_m, term_q, group_death_weight, center, scale,
+        term_m, term_q, group_death_weight, weight_s[death_rows] @ x_s[death_rows], center, scale,
     )  # fmt: skip
 
 
@@ -135,14 +136,14 @@ def _segment_matmul(
 def _reverse_cumsum_by_stratum(values: np.ndarray, data: CoxData) -> np.ndarray:
     """Σ over groups h >= g in g's stratum of ``values[h]`` (groups along axis 0)."""
     rc = np.cumsum(values[::-1], axis=0)[::-1]
-    rc = np.concatenate([rc, np.zeros((1,) + values.shape[1:])], axis=0)
+    rc = np.concatenate([rc, np.zeros((1, *values.shape[1:]))], axis=0)
     return rc[: len(values)] - rc[data.group_stratum_end]
 
 
 def _cumsum_by_stratum(values: np.ndarray, data: CoxData) -> np.ndarray:
     """Σ over groups h <= g in g's stratum of ``values[h]``."""
     c = np.cumsum(values, axis=0)
-    c = np.concatenate([np.zeros((1,) + values.shape[1:]), c], axis=0)
+    c = np.concatenate([np.zeros((1, *values.shape[1:])), c], axis=0)
     return c[1:] - c[data.group_stratum_start]
 
 
@@ -174,9 +175,7 @@ def evaluate(data: CoxData, beta: np.ndarray) -> CoxState:
     tg = data.term_group
     denom = s0_risk[tg] - data.term_a * s0_death[tg]
     with np.errstate(divide="ignore", invalid="ignore"):
-        loglik = float(
-            data.weight[dr] @ (eta[dr] - shift) - data.term_m @ np.log(denom)
-        )
+        loglik = float(data.weight[dr] @ (eta[dr] - shift) - data.term_m @ np.log(denom))
     return CoxState(loglik, risk, s1_risk, s1_death, denom)
 
 
@@ -193,15 +192,14 @@ def mean_covariate(data: CoxData, state: CoxState) -> np.ndarray:
 
 def score(data: CoxData, state: CoxState) -> np.ndarray:
     """Score vector U = Σ_D w x − Σ_g W_D,g x̄̄_g."""
-    dr = data.death_rows
     xbar = mean_covariate(data, state)
-    return data.weight[dr] @ data.x[dr] - data.group_death_weight @ xbar
+    return data.death_weighted_x - data.group_death_weight @ xbar
 
 
 def information(
     data: CoxData, state: CoxState, group_multiplier: np.ndarray | None = None
 ) -> np.ndarray:
-    """Information matrix Σ_k c_g m [(S2_R − a S2_D)/D − x̄ x̄ᵀ], c_g = 1 or a per-group multiplier."""
+    """Information Σ_k c_g m [(S2_R − a S2_D)/D − x̄ x̄ᵀ], c_g = 1 or a per-group multiplier."""
     m, a, den = data.term_m, data.term_a, state.denom
     h = m / den
     A = _group_sums(data, h)
@@ -344,13 +342,13 @@ def newton_raphson(data: CoxData, *, max_iter: int = 20, eps: float = 1e-9) -> C
         new_beta = beta
         converged = True
     else:
-        for iterations in range(1, max_iter + 1):  # noqa: B007 - reported count
+        for iterations in range(1, max_iter + 1):
             state = evaluate(data, new_beta)
             u = score(data, state)
             imat = information(data, state)
             keep = cholesky_keep(imat)
-            finite = np.isfinite(state.loglik) and np.all(np.isfinite(u)) and np.all(
-                np.isfinite(imat)
+            finite = (
+                np.isfinite(state.loglik) and np.all(np.isfinite(u)) and np.all(np.isfinite(imat))
             )
             if finite and abs(1 - best / state.loglik) <= eps:
                 best = state.loglik

@@ -5,7 +5,13 @@ alive after t_i (t_j > t_i, or censored at t_i). It is concordant when η_i > η
 earlier event), discordant when η_i < η_j, tied.x when η_i = η_j. Pairs of events at the same
 time are tied.y (tied.xy when η is tied too). Weights multiply: pair weight w_i w_j.
 concordance = (concordant + tied.x / 2) / (concordant + discordant + tied.x).
-Counting uses a Fenwick tree over η ranks, updated one distinct event time at a time.
+
+Counting is a 2-D dominance count, vectorised: event times get increasing indices a, every row
+the largest index b of the event times it is compared at (so j is compared with i iff
+b_j ≥ a_i), η gets ranks within stratum. "b ≥ a" is split over the bits of a and b (highest
+differing bit: a has 0, b has 1; or a = b), and for each bit one sort plus binary searches
+counts the weight of rows with the same higher bits and an η rank in a range. Cost
+O(n log n · log E) with E the number of distinct event times, no loop over rows or times.
 """
 
 from __future__ import annotations
@@ -13,26 +19,25 @@ from __future__ import annotations
 import numpy as np
 
 
-def _fenwick_add(tree: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
-    index = index + 1
-    size = len(tree)
-    while index.size:
-        np.add.at(tree, index, values)
-        index = index + (index & -index)
-        inside = index < size
-        index, values = index[inside], values[inside]
+def _range_weights(
+    point_prefix: np.ndarray,
+    point_rank: np.ndarray,
+    point_weight: np.ndarray,
+    query_prefix: np.ndarray,
+    bounds: np.ndarray,
+    span: int,
+) -> np.ndarray:
+    """Σ point weights with prefix = query prefix and rank in [bounds[k], bounds[k+1]), per query.
 
-
-def _fenwick_prefix(tree: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Σ of values at ranks < index."""
-    total = np.zeros(len(index))
-    index = index.copy()
-    while True:
-        active = index > 0
-        if not active.any():
-            return total
-        total[active] += tree[index[active]]
-        index[active] -= index[active] & -index[active]
+    ``bounds`` is (q, m); returns (q, m − 1).
+    """
+    keys = point_prefix * span + point_rank
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    cum = np.r_[0.0, np.cumsum(point_weight[order])]
+    positions = np.searchsorted(keys, query_prefix[:, None] * span + bounds, side="left")
+    totals = cum[positions]
+    return np.diff(totals, axis=1)
 
 
 def concordance_counts(
@@ -40,64 +45,63 @@ def concordance_counts(
 ) -> dict[str, float]:
     """Weighted concordant / discordant / tied counts and the concordance index."""
     n = len(time)
-    # rank of η within stratum (equal η share a rank); strata occupy disjoint rank ranges
+    dead = event > 0
+    # η ranks, stratum-major, equal η share a rank; [lo, hi] = the rank range of the stratum
     eta_order = np.lexsort((eta, stratum))
     s_sorted, e_sorted = stratum[eta_order], eta[eta_order]
-    new_rank = np.r_[True, (s_sorted[1:] != s_sorted[:-1]) | (e_sorted[1:] != e_sorted[:-1])]
-    rank = np.empty(n, dtype=np.int64)
-    rank[eta_order] = np.cumsum(new_rank) - 1
     new_stratum = np.r_[True, s_sorted[1:] != s_sorted[:-1]]
-    first_rank = np.maximum.accumulate(np.where(new_stratum, rank[eta_order], 0))
-    stratum_lo = np.empty(n, dtype=np.int64)
-    stratum_lo[eta_order] = first_rank
-    last_rank = np.empty(n, dtype=np.int64)
-    ends = np.r_[np.flatnonzero(new_stratum)[1:], n] - 1
-    last_of = np.repeat(rank[eta_order][ends], np.diff(np.r_[np.flatnonzero(new_stratum), n]))
-    last_rank[eta_order] = last_of
+    new_rank = new_stratum | np.r_[True, e_sorted[1:] != e_sorted[:-1]]
+    rank_sorted = np.cumsum(new_rank) - 1
+    rank = np.empty(n, dtype=np.int64)
+    rank[eta_order] = rank_sorted
+    starts = np.flatnonzero(new_stratum)
+    sizes = np.diff(np.r_[starts, n])
+    lo = np.empty(n, dtype=np.int64)
+    lo[eta_order] = np.repeat(rank_sorted[starts], sizes)
+    hi = np.empty(n, dtype=np.int64)
+    hi[eta_order] = np.repeat(rank_sorted[np.r_[starts[1:], n] - 1], sizes)
 
-    # process (stratum, time) groups in decreasing time within each stratum
-    order = np.lexsort((-time, stratum))
-    t_o, s_o, ev_o = time[order], stratum[order], event[order] > 0
+    # event-time indices: a for each death, b for every row (shifted by one so b >= 0)
+    order = np.lexsort((time, stratum))
+    t_o, s_o = time[order], stratum[order]
     new_group = np.r_[True, (t_o[1:] != t_o[:-1]) | (s_o[1:] != s_o[:-1])]
-    starts = np.flatnonzero(new_group)
-    stops = np.r_[starts[1:], n]
-    tree = np.zeros(int(rank.max()) + 2)
-    concordant = discordant = tied_x = tied_y = tied_xy = 0.0
-    for start, stop in zip(starts, stops, strict=True):
-        rows = order[start:stop]
-        dead = ev_o[start:stop]
-        censored_rows = rows[~dead]
-        if censored_rows.size:
-            _fenwick_add(tree, rank[censored_rows], weight[censored_rows])
-        dead_rows = rows[dead]
-        if dead_rows.size == 0:
-            continue
-        r, wd = rank[dead_rows], weight[dead_rows]
-        below = _fenwick_prefix(tree, r) - _fenwick_prefix(tree, stratum_lo[dead_rows])
-        upto = _fenwick_prefix(tree, r + 1) - _fenwick_prefix(tree, stratum_lo[dead_rows])
-        total = _fenwick_prefix(tree, last_rank[dead_rows] + 1) - _fenwick_prefix(
-            tree, stratum_lo[dead_rows]
-        )
-        concordant += float(wd @ below)
-        tied_x += float(wd @ (upto - below))
-        discordant += float(wd @ (total - upto))
-        pairs_all = (wd.sum() ** 2 - (wd**2).sum()) / 2
-        if dead_rows.size > 1:
-            _, inverse = np.unique(r, return_inverse=True)
-            sw = np.bincount(inverse, weights=wd)
-            sw2 = np.bincount(inverse, weights=wd**2)
-            pairs_xy = float(((sw**2 - sw2) / 2).sum())
-        else:
-            pairs_xy = 0.0
-        tied_xy += pairs_xy
-        tied_y += pairs_all - pairs_xy
-        _fenwick_add(tree, r, wd)
+    group = np.empty(n, dtype=np.int64)
+    group[order] = np.cumsum(new_group) - 1
+    n_groups = int(group.max()) + 1 if n else 0
+    is_event_group = np.bincount(group[dead], minlength=n_groups) > 0
+    events_before = np.r_[0, np.cumsum(is_event_group)[:-1]]
+    a = events_before[group[dead]] + 1
+    b = events_before[group] + (~dead & is_event_group[group])
+
+    span = int(rank.max()) + 2 if n else 1
+    r_d, w_d = rank[dead], weight[dead]
+    bounds = np.column_stack([lo[dead], r_d, r_d + 1, hi[dead] + 1])
+    counts = _range_weights(b, rank, weight, a, bounds, span)  # equal indices a == b
+    for bit in range(int(max(a.max(initial=0), b.max(initial=0))).bit_length()):
+        points = ((b >> bit) & 1) == 1
+        queries = ((a >> bit) & 1) == 0
+        if points.any() and queries.any():
+            counts[queries] += _range_weights(
+                b[points] >> (bit + 1), rank[points], weight[points],
+                a[queries] >> (bit + 1), bounds[queries], span,
+            )  # fmt: skip
+    concordant, tied_x, discordant = (float(w_d @ counts[:, k]) for k in range(3))
+
+    # pairs of deaths at the same time: tied.y, or tied.xy when η is tied too
+    death_group = group[dead]
+    sw = np.bincount(death_group, weights=w_d, minlength=n_groups)
+    sw2 = np.bincount(death_group, weights=w_d**2, minlength=n_groups)
+    pairs_y = float(((sw**2 - sw2) / 2).sum())
+    _, cell = np.unique(death_group * span + r_d, return_inverse=True)
+    cw = np.bincount(cell, weights=w_d)
+    cw2 = np.bincount(cell, weights=w_d**2)
+    tied_xy = float(((cw**2 - cw2) / 2).sum())
     denom = concordant + discordant + tied_x
     return {
         "concordant": concordant,
         "discordant": discordant,
         "tied_x": tied_x,
-        "tied_y": tied_y,
+        "tied_y": pairs_y - tied_xy,
         "tied_xy": tied_xy,
         "concordance": (concordant + tied_x / 2) / denom if denom > 0 else float("nan"),
     }

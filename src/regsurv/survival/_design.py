@@ -17,7 +17,7 @@ import polars as pl
 
 @dataclass(frozen=True, slots=True)
 class DesignTerm:
-    """One model term: a numeric column (one coefficient) or a factor (one per non-reference level)."""
+    """A model term: numeric column (one coefficient) or factor (one per non-reference level)."""
 
     column: str
     kind: str  # "numeric" or "factor"
@@ -80,18 +80,17 @@ def design_terms(
 
 def design_matrix(frame: pl.DataFrame, terms: Sequence[DesignTerm]) -> np.ndarray:
     """Model matrix (n, p) of ``terms`` on ``frame`` (no intercept; rows must have no nulls)."""
-    blocks = []
+    p = sum(len(term.names) for term in terms)
+    out = np.empty((frame.height, p))
+    col = 0
     for term in terms:
         series = frame.get_column(term.column)
         if term.kind == "numeric":
-            blocks.append(series.cast(pl.Float64).to_numpy().reshape(-1, 1))
+            out[:, col] = series.cast(pl.Float64).to_numpy()
+            col += 1
         else:
-            values = series.cast(pl.String).to_numpy()
-            blocks.append(
-                np.column_stack([values == level for level in term.levels[1:]]).astype(float)
-                if len(term.levels) > 1
-                else np.empty((len(values), 0))
-            )
-    if not blocks:
-        return np.empty((frame.height, 0))
-    return np.ascontiguousarray(np.hstack(blocks))
+            codes = series.cast(pl.String).to_numpy()
+            for level in term.levels[1:]:
+                out[:, col] = codes == level
+                col += 1
+    return out

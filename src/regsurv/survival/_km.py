@@ -183,3 +183,44 @@ def first_below_half(y: np.ndarray, x: np.ndarray) -> float:
     if abs(yk[0] - 0.5) < MEDIAN_TOLERANCE and lower.any():
         return float((xk[0] + xk[np.argmax(lower)]) / 2.0)
     return float(xk[0])
+
+
+def _first_at_or_above(sorted_x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """R ``approx(sorted_x, 1:n, values, method = "constant", f = 1)$y`` as 0-based positions
+    (-1 where R gives NA: outside the range of sorted_x)."""
+    pos = np.searchsorted(sorted_x, values, side="left")
+    outside = (values < sorted_x[0]) | (values > sorted_x[-1]) | np.isnan(values)
+    return np.where(outside, -1, pos)
+
+
+def quantile_times(x: np.ndarray, y: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """R ``quantile.survfit``'s ``findq`` (survival 3.x) for a cumulative curve y = 1 - S.
+
+    Where a horizontal line at p meets the step curve; on a flat exactly at p (within the
+    tolerance) the midpoint of the flat, and on a flat at p that lasts to the end the midpoint
+    with the last time. NaN where R gives NA.
+    """
+    tol = MEDIAN_TOLERANCE
+    out = np.full(probs.size, np.nan)
+    if np.all(np.isnan(y)) or np.nanmax(y) < probs.min():
+        return out
+    x_max = x[-1]
+    _, first = np.unique(np.where(np.isnan(y), np.inf, y), return_index=True)
+    keep = np.sort(first)  # duplicated(): keep the first of equal values (censoring rows)
+    x, y = x[keep], y[keep]
+    valid = np.flatnonzero(~np.isnan(y))
+    if valid.size == 0:
+        return out
+    i1 = _first_at_or_above(y[valid] + tol, probs)
+    i2 = _first_at_or_above(y[valid] - tol, probs)
+    ok = (i1 >= 0) & (i2 >= 0)
+    x1 = x[valid[np.maximum(i1, 0)]]
+    x2 = x[valid[np.maximum(i2, 0)]]
+    out = np.where(ok, (x1 + x2) / 2.0, np.nan)
+    out = np.where((i1 >= 0) & (i2 < 0), np.nan, out)
+    out[probs == 0] = x[0]
+    if not np.isnan(y[-1]):
+        last = np.abs(probs - y[-1]) < tol
+        out = np.where(last & (i1 >= 0), (x1 + x_max) / 2.0, out)
+        out = np.where(last & (i1 < 0), np.nan, out)
+    return out

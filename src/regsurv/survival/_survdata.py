@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from regsurv._frames import to_polars
+from regsurv.survival._km import rank_times
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ def _pandas_categories(data: Any, column: str) -> list[str] | None:
 
 
 def _factor(
-    series: pl.Series, keep: np.ndarray, declared: list[str] | None
+    series: pl.Series, keep: np.ndarray | slice, declared: list[str] | None
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Integer codes and level labels: Enum / pandas order, else sorted distinct values (R)."""
     dtype = series.dtype
@@ -59,7 +60,7 @@ def _factor(
         series = series.cast(pl.Int8)
     if series.dtype.is_numeric():
         values = series.to_numpy()[keep].astype(np.float64)
-        uniq, codes = np.unique(values, return_inverse=True)
+        uniq, codes = rank_times(values)
         return codes.astype(np.int64), tuple(_label(v.item()) for v in uniq)
     strings = series.cast(pl.String)
     levels = sorted(strings.drop_nulls().unique().to_list())
@@ -67,11 +68,16 @@ def _factor(
     return codes[keep].astype(np.int64), tuple(levels)
 
 
-def _missing(series: pl.Series) -> np.ndarray:
-    miss = series.is_null()
-    if series.dtype.is_float():
-        miss = miss | series.is_nan()
-    return miss.to_numpy()
+def _numeric_values(series: pl.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """Values as a numpy array (float64 with NaN for nulls when there are any) and the
+    missing-value mask (None when nothing is missing); cheap when there are no nulls."""
+    if series.dtype == pl.Boolean:
+        series = series.cast(pl.UInt8)
+    values = series.cast(pl.Float64).to_numpy() if series.null_count() else series.to_numpy()
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+        return values, missing if missing.any() else None
+    return values, None
 
 
 def _first_bad(values: np.ndarray, bad: np.ndarray) -> str:
@@ -106,37 +112,50 @@ def prepare_survival_data(
             f"event column {event!r} has dtype {event_s.dtype}; expected 0/1 or Boolean"
         )
 
-    missing = {time: _missing(time_s), event: _missing(event_s)}
+    t_all, t_missing = _numeric_values(time_s)
+    e_all, e_missing = _numeric_values(event_s)
+    missing = {time: t_missing, event: e_missing}
     for name in (group, strata):
-        if name is not None:
-            missing[name] = missing.get(name, False) | frame.get_column(name).is_null().to_numpy()
-    drop = np.zeros(n_rows, dtype=bool)
-    for mask in missing.values():
-        drop |= mask
-    keep = ~drop
-    n_dropped = int(drop.sum())
+        if name is None:
+            continue
+        series = frame.get_column(name)
+        extra = series.is_null()
+        if series.dtype.is_float():
+            extra = extra | series.is_nan()
+        if extra.any():
+            extra = extra.to_numpy()
+            missing[name] = extra if missing.get(name) is None else missing[name] | extra
+    missing = {name: mask for name, mask in missing.items() if mask is not None}
+    keep: np.ndarray | slice = slice(None)
+    n_dropped = 0
     warnings: list[str] = []
-    if n_dropped:
+    if missing:
+        drop = np.zeros(n_rows, dtype=bool)
+        for mask in missing.values():
+            drop |= mask
+        keep = ~drop
+        n_dropped = int(drop.sum())
         detail = ", ".join(f"{name}: {int(m.sum())}" for name, m in missing.items() if m.any())
         warnings.append(f"{n_dropped} of {n_rows} rows dropped for missing values ({detail})")
-    if n_dropped == n_rows:
-        raise ValueError(f"all {n_rows} rows have a missing value ({warnings[0]})")
+        if n_dropped == n_rows:
+            raise ValueError(f"all {n_rows} rows have a missing value ({warnings[0]})")
 
-    t = time_s.cast(pl.Float64).to_numpy()[keep]
-    bad = ~np.isfinite(t) | (t < 0)
+    t = np.asarray(t_all[keep], dtype=np.float64)
+    bad = (~np.isfinite(t) | (t < 0)) if t_all.dtype.kind == "f" else (t < 0)
     if bad.any():
         raise ValueError(
             f"time column {time!r}: {int(bad.sum())} rows are negative or infinite "
             f"(first: {_first_bad(t, bad)})"
         )
-    e = event_s.cast(pl.Float64).to_numpy()[keep]
-    bad = (e != 0) & (e != 1)
+    e_kept = e_all[keep]
+    bad = (e_kept != 0) & (e_kept != 1)
     if bad.any():
-        values = ", ".join(repr(v.item()) for v in np.unique(e[bad])[:5])
+        values = ", ".join(repr(v.item()) for v in np.unique(e_kept[bad])[:5])
         raise ValueError(
             f"event column {event!r}: {int(bad.sum())} rows are not 0/1 (values: {values}); "
             "code the event as 1 = event, 0 = censored"
         )
+    e = e_kept.astype(np.float64)
 
     w = None
     if weights is not None:
@@ -156,7 +175,7 @@ def prepare_survival_data(
                 f"(first: {_first_bad(w, bad)})"
             )
 
-    n_kept = int(keep.sum())
+    n_kept = t.size
     if group is None:
         g_code, g_levels = np.zeros(n_kept, dtype=np.int64), ("all",)
     else:

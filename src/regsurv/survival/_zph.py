@@ -63,7 +63,9 @@ def zph_test(
     keep = model.fit.keep
     k = np.flatnonzero(keep)
     nk = len(k)
-    imat = np.block([[i11[np.ix_(k, k)], i12[np.ix_(k, k)]], [i12[np.ix_(k, k)], i22[np.ix_(k, k)]]])
+    imat = np.block(
+        [[i11[np.ix_(k, k)], i12[np.ix_(k, k)]], [i12[np.ix_(k, k)], i22[np.ix_(k, k)]]]
+    )
     u_k = u[k]
 
     groups: list[tuple[str, np.ndarray]] = []
@@ -90,6 +92,4 @@ def zph_test(
         names.append(name)
         dfs.append(len(jj))
     stat_a, df_a = np.array(stat), np.array(dfs)
-    return CoxTestTable(
-        tuple(names), stat_a, df_a, stats.chi2.sf(stat_a, df_a), f"zph_{transform}"
-    )
+    return CoxTestTable(tuple(names), stat_a, df_a, stats.chi2.sf(stat_a, df_a), f"zph_{transform}")

@@ -64,7 +64,10 @@ class CoxTestTable:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, **{k: _json(v) for k, v in self.to_frame().to_dict(as_series=False).items()}}
+        return {
+            "method": self.method,
+            **{k: _json(v) for k, v in self.to_frame().to_dict(as_series=False).items()},
+        }
 
     def __repr__(self) -> str:
         return f"CoxTestTable(method={self.method!r}, terms={len(self.terms)})"
@@ -130,7 +133,9 @@ class CoxResult:
             "ties": self.ties,
             "robust": self.robust,
             "conf_level": self.conf_level,
-            "coefficients": {k: _json(v) for k, v in self.to_frame().to_dict(as_series=False).items()},
+            "coefficients": {
+                k: _json(v) for k, v in self.to_frame().to_dict(as_series=False).items()
+            },
             "var": _json(self.var),
             "naive_var": _json(self.naive_var),
             "loglik_null": _json(self.loglik_null),
@@ -180,10 +185,12 @@ class CoxResult:
             else:
                 raise ValueError(f"test must be 'wald' or 'lr', got {test!r}")
         stat_a, df_a = np.array(stat, dtype=float), np.array(dfs)
-        return CoxTestTable(tuple(names), stat_a, df_a, stats.chi2.sf(stat_a, df_a), f"type3_{test}")
+        return CoxTestTable(
+            tuple(names), stat_a, df_a, stats.chi2.sf(stat_a, df_a), f"type3_{test}"
+        )
 
     def zph(self, transform: str = "km", *, terms: bool = True) -> CoxTestTable:
-        """Proportional-hazards test of R survival 3.x ``cox.zph`` (score test), per term + GLOBAL."""
+        """Proportional-hazards test of R survival 3.x ``cox.zph`` (score test), terms + GLOBAL."""
         from regsurv.survival._zph import zph_test
 
         model = self._require_model()
@@ -219,7 +226,11 @@ def _chi2_test(statistic: float, df: int) -> dict[str, float]:
 
 def _fit_arrays(model: _CoxModel, x: np.ndarray) -> _cox.CoxFit:
     data = _cox.prepare(
-        model.time_values, model.event_values, x, model.weight_values, model.stratum_values,
+        model.time_values,
+        model.event_values,
+        x,
+        model.weight_values,
+        model.stratum_values,
         model.ties,
     )
     return _cox.newton_raphson(data)
@@ -381,7 +392,9 @@ def cox_ph(
         flagged = np.flatnonzero((infs > 1e-9) & (infs > np.sqrt(1e-9) * np.abs(fit.beta)) & keep)
         if flagged.size:
             listed = ",".join(str(i + 1) for i in flagged)
-            warnings.append(f"Loglik converged before variable {listed}; coefficient may be infinite.")
+            warnings.append(
+                f"Loglik converged before variable {listed}; coefficient may be infinite."
+            )
 
     df = int(keep.sum())
     tests = {
@@ -408,7 +421,9 @@ def cox_ph(
     v = var[np.ix_(keep, keep)]
     wkeep = _cox.cholesky_keep(v)
     tests["wald"] = _chi2_test(float(b @ _cox.solve_kept(v, b, wkeep)), df)
-    tests = {k: tests[k] for k in ("likelihood_ratio", "wald", "score", "robust_score") if k in tests}
+    tests = {
+        k: tests[k] for k in ("likelihood_ratio", "wald", "score", "robust_score") if k in tests
+    }
 
     eta = np.empty(len(t))
     eta[data_.order] = data_.x @ fit.beta_scaled
@@ -427,5 +442,7 @@ def _sum_by(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Row sums of ``values`` within each distinct value of ``groups``."""
     _, inverse = np.unique(groups, return_inverse=True)
     n = len(groups)
-    indicator = sparse.csr_matrix((np.ones(n), (inverse, np.arange(n))), shape=(inverse.max() + 1, n))
+    indicator = sparse.csr_matrix(
+        (np.ones(n), (inverse, np.arange(n))), shape=(inverse.max() + 1, n)
+    )
     return np.asarray(indicator @ values)

@@ -14,6 +14,7 @@ from regsurv.survival._km import (
     conf_band,
     first_below_half,
     km_curve,
+    quantile_times,
     reverse_cumsum,
     robust_var_log,
 )
@@ -85,6 +86,26 @@ class SurvivalCurve:
             first_below_half(self.conf_low, self.time),
             first_below_half(self.conf_high, self.time),
         )
+
+    def quantile(self, probs: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
+        """Times by which a fraction ``probs`` has had the event, with CI (R ``quantile(fit)``).
+
+        R's quantile.survfit rule differs from the median table only on a flat exactly at
+        1 - p that lasts to the last time (midpoint with the last time). NaN = R's NA.
+        """
+        p = np.asarray(probs, dtype=float)
+        if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
+            raise ValueError(f"probs must be in [0, 1], got {p.tolist()}")
+        x = np.concatenate(([0.0], self.time))
+        with np.errstate(invalid="ignore"):
+            curves = {
+                "quantile": 1.0 - self.estimate,
+                "conf_low": 1.0 - self.conf_low,
+                "conf_high": 1.0 - self.conf_high,
+            }
+        return {"prob": p} | {
+            name: quantile_times(x, np.concatenate(([0.0], y)), p) for name, y in curves.items()
+        }
 
     def at(self, times: Sequence[float] | np.ndarray, *, extend: bool = False) -> dict[str, Any]:
         """Survival at given times, as R ``summary(fit, times = times, extend = extend)``.
@@ -219,6 +240,17 @@ class SurvivalCurves:
             },
             orient="row",
         )
+
+    def quantile(self, probs: Sequence[float] | np.ndarray = (0.25, 0.5, 0.75)) -> pl.DataFrame:
+        """Survival-time quantiles with CI per group (R ``quantile(fit, probs)``).
+
+        Columns: group, prob, quantile, conf_low, conf_high (NaN where R gives NA).
+        """
+        frames = [
+            pl.DataFrame({"group": [label] * len(np.atleast_1d(probs)), **c.quantile(probs)})
+            for label, c in self.curves.items()
+        ]
+        return pl.concat(frames, how="vertical")
 
     def at(self, times: Sequence[float] | np.ndarray, *, extend: bool = False) -> pl.DataFrame:
         """Survival, CI and numbers at risk at given times per group (R summary(fit, times=)).

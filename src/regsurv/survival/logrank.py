@@ -190,13 +190,15 @@ def logrank_test(
         score_z = score / score_se
     score_p = 2.0 * norm.sf(np.abs(score_z))
     if np.isnan(statistic):
-        warnings.append("the variance matrix of O - E is singular: no test statistic (R: solve fails)")
+        warnings.append(
+            "the variance matrix of O - E is singular: no test statistic (R: solve fails)"
+        )
     if n_events == 0:
         warnings.append("no events in any group: the log-rank test is undefined (p is NaN)")
     p_value = float(chi2.sf(statistic, df)) if df > 0 else float("nan")
     return LogrankResult(
         groups=levels,
-        n=n.astype(np.float64),
+        n=n.astype(np.int64),
         observed=observed,
         expected=expected,
         variance=variance,

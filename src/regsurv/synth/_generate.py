@@ -242,7 +242,7 @@ def _cohort_block(rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray
     size_unknown = rng.random(n) < (size_table.counts[-1] / size_table.counts.sum(axis=0))[group]
     r.i("tumor_size")[idx] = size
     r.i("tumor_size_known")[idx] = ~size_unknown
-    r.s("TUMOR_SIZE")[idx] = _size_codes(rng, m, size, size_unknown)
+    r.i("size_mm")[idx] = _size_codes(rng, m, size, size_unknown)
     margin_table = m.tables["margins"]
     margins = GroupTable(MARGIN_LEVELS, margin_table.counts[:2]).draw(rng, group)
     margin_unknown = (
@@ -315,16 +315,16 @@ def _levels_lhr(m: _Model, variable: str, levels: tuple[str, ...]) -> np.ndarray
 def _size_codes(
     rng: np.random.Generator, m: _Model, size: np.ndarray, unknown: np.ndarray
 ) -> np.ndarray:
-    """TUMOR_SIZE codes: exact mm within the category, 991-995 ranges, 999/000 unknown."""
+    """TUMOR_SIZE as numbers: exact mm within the category, 991-995 ranges, 999/000 unknown."""
     spec = m.params["cohort"]["tumor_size_mm"]
     bounds = np.asarray([spec[level] for level in SIZE_LEVELS])
     lo, hi = bounds[size, 0], bounds[size, 1]
     mm = lo + np.floor(rng.random(size.size) * (hi - lo + 1)).astype(np.int64)
     ranged = (size == 0) & (rng.random(size.size) < spec["range_codes_rate"])
     mm[ranged] = 991 + np.minimum(mm[ranged] // 10, 4)
-    out = _zfill(mm, 3)
-    out[unknown] = _draw_codes(rng, m.codes["tumor_size:unknown"], int(unknown.sum()))
-    return out
+    unknown_codes = _draw_codes(rng, m.codes["tumor_size:unknown"], int(unknown.sum()))
+    mm[unknown] = unknown_codes.astype(np.int64)
+    return mm
 
 
 # -- population rows ---------------------------------------------------------------------------
@@ -417,7 +417,7 @@ def _population_block(
         rng, m, "facility_location_codes", _pick(loc.labels, loc.draw(rng, n))
     )
     size = rng.choice(len(SIZE_LEVELS), size=n, p=np.asarray(q["size_categories"]))
-    r.s("TUMOR_SIZE")[idx] = _size_codes(rng, m, size, rng.random(n) < q["size_unknown"])
+    r.i("size_mm")[idx] = _size_codes(rng, m, size, rng.random(n) < q["size_unknown"])
     examined = rng.random(n) < q["nodes_examined"]
     r.i("nodes_examined")[idx] = examined
     r.i("nodes_pathological")[idx] = examined & (rng.random(n) < q["nodes_positive_if_examined"])
@@ -566,8 +566,8 @@ def _stage_fields(rng: np.random.Generator, m: _Model, r: _Rows) -> None:
     r.s("TNM_EDITION_NUMBER")[:] = np.where(na, "88", edition)
     r.s("ANALYTIC_STAGE_GROUP")[:] = stage
 
-    size = r.s("TUMOR_SIZE")
-    mm = size.astype(np.int64)
+    mm = r.i("size_mm")
+    r.s("TUMOR_SIZE")[:] = _zfill(mm, 3)
     size_known = (mm >= 1) & (mm <= 995)
     t = np.where((mm <= 50) | (mm >= 990), "c1", "c2")
     t = np.char.add(t, np.where(rng.random(n) < 0.75, "B", "A"))
@@ -629,7 +629,7 @@ def _patient_fields(rng: np.random.Generator, m: _Model, r: _Rows, first_row: in
     suppressed = age < 40  # facility type and location are blank for ages 0-39
     r.s("FACILITY_TYPE_CD")[suppressed] = ""
     r.s("FACILITY_LOCATION_CD")[suppressed] = ""
-    r.s("PUF_FACILITY_ID", 10)[:] = np.char.add("SYNF", _zfill(rng.integers(1, 1400, n), 6))
+    r.ints["facility"] = rng.integers(1, q["facilities"] + 1, n)
     crowfly = np.round(rng.lognormal(2.5, 1.1, n), 1)
     crowfly[rng.random(n) < q["crowfly_blank"]] = np.nan
     r.floats["CROWFLY"] = crowfly
@@ -655,9 +655,8 @@ def _survival_fields(
     vital = np.where(dead, "0", "1")
     no_outcome = year >= m.params["population"]["puf_year"]
     bad = cls == _C["incomplete_survival"]
-    invalid = (bad & ~no_outcome) | (
-        (cls < COHORT_LIKE_FIRST) & (rng.random(n) < q["vital_status_invalid"])
-    )
+    random_invalid = (cls < COHORT_LIKE_FIRST) & (rng.random(n) < q["vital_status_invalid"])
+    invalid = (bad | random_invalid) & ~no_outcome
     months_9999 = invalid & (rng.random(n) < q["months_9999"])
     vital[(no_outcome | invalid) & ~months_9999] = ""
     months[(no_outcome | invalid) & ~months_9999] = np.nan
@@ -727,15 +726,29 @@ def _levels_or_null(values: np.ndarray, levels: tuple[str, ...], known=None) -> 
 
 def _string_series(name: str, values: np.ndarray) -> pl.Series:
     """A polars String column from a numpy unicode array ("" -> null), through its few uniques."""
-    unique, inverse = np.unique(values, return_inverse=True)
-    vocabulary = pl.Series(name, [u or None for u in unique.tolist()], dtype=pl.String)
+    width = values.dtype.itemsize // 4
+    if width > 8:
+        raise ValueError(f"{name}: codes wider than 8 characters are built in polars")
+    # Pack the (ASCII) characters of each code into one integer: sorting integers is cheap.
+    chars = values.view(np.uint32).reshape(-1, width).astype(np.int64)
+    keys = (chars << (8 * np.arange(width, dtype=np.int64))).sum(axis=1)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    words = [
+        "".join(chr((int(k) >> (8 * i)) & 0xFF) for i in range(width)).rstrip("\x00")
+        for k in unique
+    ]
+    vocabulary = pl.Series(name, [w or None for w in words], dtype=pl.String)
     return vocabulary.gather(inverse.astype(np.uint32))
 
 
 def _frame(r: _Rows, cls: np.ndarray, seed: int, truth: bool) -> pl.DataFrame:
     row_id = pl.Series(r.ints["row"]).cast(pl.String).str.zfill(24)
-    data = {"PUF_CASE_ID": (f"SYN{seed % 10**10:010d}" + row_id).alias("PUF_CASE_ID")}
-    for name in COLUMNS[1:]:
+    facility = pl.Series(r.ints["facility"]).cast(pl.String).str.zfill(6)
+    data = {
+        "PUF_CASE_ID": (f"SYN{seed % 10**10:010d}" + row_id).alias("PUF_CASE_ID"),
+        "PUF_FACILITY_ID": ("SYNF" + facility).alias("PUF_FACILITY_ID"),
+    }
+    for name in COLUMNS[2:]:
         if name in INTEGER_COLUMNS:
             values = r.ints[name]
             data[name] = pl.Series(name, values).set(pl.Series(values < 0), None)

@@ -178,13 +178,24 @@ def check_synthetic_puf(
         checks.append(
             TargetCheck(f"cohort.{name}", target, generated, FLOW_TOLERANCE * target, "5 %")
         )
-    checks += _age_checks(cohort, targets)
-    checks += _group_checks(cohort, targets, scale)
-    checks += _table_checks(cohort, targets)
-    checks += _survival_checks(cohort, targets)
-    checks += _cox_checks(cohort, targets)
-    checks += _informational(targets)
-    return SynthCheck(n_obs=n_obs, n_cohort=cohort.height, checks=tuple(checks))
+    cohort_checks = check_synthetic_cohort(cohort).checks
+    return SynthCheck(n_obs=n_obs, n_cohort=cohort.height, checks=(*checks, *cohort_checks))
+
+
+def check_synthetic_cohort(cohort: pl.DataFrame) -> SynthCheck:
+    """The cohort-level figures (ages, group sizes, Tables 1-3, survival) against a derived
+    cohort (the analysis columns of `regsurv.cohort.derive_analysis_variables`)."""
+    targets = load_targets()
+    scale = cohort.height / targets["cohort"]["included"]
+    checks = [
+        *_age_checks(cohort, targets),
+        *_group_checks(cohort, targets, scale),
+        *_table_checks(cohort, targets),
+        *_survival_checks(cohort, targets),
+        *_cox_checks(cohort, targets),
+        *_informational(targets),
+    ]
+    return SynthCheck(n_obs=cohort.height, n_cohort=cohort.height, checks=tuple(checks))
 
 
 def _median_se(x: np.ndarray) -> float:

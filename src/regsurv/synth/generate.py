@@ -9,17 +9,19 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from regsurv.synth._chunks import CHUNK_ROWS, iter_chunks
-from regsurv.synth._generate import TRUTH_COLUMNS
-from regsurv.synth._parameters import load_parameters
+from regsurv.synth._generate import TRUTH_COLUMNS, generate_chunk
+from regsurv.synth._parameters import CLASSES, COHORT_CLASSES, class_counts, load_parameters
 
 PUF_ROWS = 82_987  # the paper's NCDB sarcoma PUF
 LAYOUT = "2013"  # PUF 2014 carries CDCC_TOTAL (renamed CDCC_TOTAL_BEST in PUF 2015): 2013 shape
 Format = Literal["dat", "csv", "parquet"]
 FORMATS: tuple[str, ...] = ("dat", "csv", "parquet")
 MARK = "synthetic"
+COHORT_STREAM = 1124  # second word of the seed of `synthetic_cohort_puf` (a stream of its own)
 
 
 def package_version() -> str:
@@ -38,6 +40,23 @@ def synthetic_puf(rows: int = PUF_ROWS, *, seed: int = 0, truth: bool = False) -
     Deterministic for (rows, seed) on any machine (numpy PCG64).
     """
     return pl.concat(list(iter_chunks(rows, seed, truth=truth)), how="vertical")
+
+
+def synthetic_cohort_puf(n: int = 1124, *, seed: int = 0, truth: bool = False) -> pl.DataFrame:
+    """PUF rows of eligible patients only: `n` rows that the study's criteria all keep, in the
+    three groups in the published proportions (exact, largest remainder), drawn from the same
+    model as `synthetic_puf`. For fast calibration checks and large-sample recovery tests."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    counts = class_counts(load_parameters()["population"]["reference_rows"])
+    sizes = np.asarray([counts[c] for c in COHORT_CLASSES], dtype=float)
+    exact = sizes / sizes.sum() * n
+    take = np.floor(exact).astype(np.int64)
+    take[np.argsort(-(exact - take), kind="stable")[: n - take.sum()]] += 1
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, COHORT_STREAM])))
+    cls = np.repeat([CLASSES.index(c) for c in COHORT_CLASSES], take)
+    rng.shuffle(cls)
+    return generate_chunk(rng, cls, first_row=0, seed=seed, truth=truth)
 
 
 def iter_synthetic_puf(
@@ -130,6 +149,7 @@ __all__ = [
     "PUF_ROWS",
     "TRUTH_COLUMNS",
     "iter_synthetic_puf",
+    "synthetic_cohort_puf",
     "synthetic_path",
     "synthetic_puf",
     "write_synthetic_puf",
