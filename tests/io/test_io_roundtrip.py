@@ -272,3 +272,20 @@ def test_sas7bdat_goes_through_pyreadstat(tmp_path: Path, monkeypatch: pytest.Mo
     path.write_bytes(b"stand-in")
     frame = read_puf(path)
     assert frame.to_dict(as_series=False) == {"PUF_CASE_ID": ["A"], "RACE": ["02"], "AGE": [61]}
+
+
+def test_ncdb_style_program_with_labels_and_informats(tmp_path: Path) -> None:
+    program = tmp_path / "ncdb.sas"
+    program.write_text(
+        "PROC FORMAT; VALUE $SEXF '1'='Male' '9'='Input missing'; RUN;\n"
+        "DATA NCDB; INFILE 'x.dat' LRECL=10 MISSOVER;\n"
+        "  INPUT @1 PUF_CASE_ID $CHAR5. @6 age 3. @9 SEX $1. ;\n"
+        "  LABEL SEX='Sex';\nRUN;\n"
+    )
+    layout = parse_sas_layout(program)
+    assert layout.record_length == 10
+    assert [(f.name, f.start, f.end) for f in layout.fields] == [
+        ("PUF_CASE_ID", 1, 5),
+        ("AGE", 6, 8),
+        ("SEX", 9, 9),
+    ]

@@ -13,6 +13,7 @@ from regsurv.cli import app
 from regsurv.io import read_puf, validate_puf
 from regsurv.synth import (
     cached_synthetic_puf,
+    iter_synthetic_puf,
     synthetic_path,
     synthetic_puf,
     write_synthetic_puf,
@@ -22,15 +23,15 @@ from regsurv.synth import check as check_module
 
 @pytest.mark.parametrize("fmt", ["dat", "csv", "parquet"])
 def test_written_file_is_valid_and_reads_back(tmp_path, fmt):
-    path = write_synthetic_puf(tmp_path / f"puf.{fmt}", rows=4000, seed=5, format=fmt, chunk_rows=1500)
+    path = write_synthetic_puf(
+        tmp_path / f"puf.{fmt}", rows=4000, seed=5, format=fmt, chunk_rows=1500
+    )
     assert path.name == f"puf_synthetic.{fmt}"
     report = validate_puf(path)
     assert report.ok and report.issues == (), report.issues_frame()
     assert report.to_frame()["n_invalid"].sum() == 0
     assert report.n_obs == 4000
-    frame = pl.concat(
-        list(__import__("regsurv.synth", fromlist=["x"]).iter_synthetic_puf(4000, seed=5, chunk_rows=1500))
-    )
+    frame = pl.concat(list(iter_synthetic_puf(4000, seed=5, chunk_rows=1500)))
     back = read_puf(path).select(frame.columns)
     assert back.equals(frame)
     readme = path.with_name("puf_synthetic.README.txt").read_text()
@@ -61,7 +62,18 @@ def test_cache_generates_once_per_seed_rows_and_version(tmp_path, monkeypatch):
 
 def test_cli_writes_the_file(tmp_path):
     result = CliRunner().invoke(
-        app, ["synth", "--rows", "2000", "--seed", "1", "--format", "csv", "--out", str(tmp_path / "p.csv")]
+        app,
+        [
+            "synth",
+            "--rows",
+            "2000",
+            "--seed",
+            "1",
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "p.csv"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "p_synthetic.csv").is_file()
@@ -89,7 +101,10 @@ def test_cli_check_exit_code_follows_the_report(monkeypatch):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--rows", "10"], "--out is required"), (["--format", "xls", "--out", "x"], "--format must be")],
+    [
+        (["--rows", "10"], "--out is required"),
+        (["--format", "xls", "--out", "x"], "--format must be"),
+    ],
 )
 def test_cli_errors_are_one_line(args, message):
     result = CliRunner().invoke(app, ["synth", *args])

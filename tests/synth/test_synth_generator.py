@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from regsurv.cohort import EXCLUDED_AT, assign_exclusion
+from regsurv.cohort import EXCLUDED_AT, apply_criteria, assign_exclusion
 from regsurv.io import load_dictionary
 from regsurv.synth import TRUTH_COLUMNS, iter_synthetic_puf, synthetic_puf, true_parameters
 from regsurv.synth._generate import COLUMNS
@@ -84,9 +84,7 @@ def test_every_class_fails_exactly_its_criterion(puf_seed0):
 
 
 def test_flow_leaves_the_paper_cohort(puf_seed0):
-    from regsurv.cohort import apply_criteria
-
-    kept, flow = apply_criteria(puf_seed0.select(COLUMNS), _cohort_spec(None))
+    _, flow = apply_criteria(puf_seed0.select(COLUMNS), _cohort_spec(None))
     steps = {s.id: s for s in flow.steps}
     targets = load_targets()["cohort"]
     assert flow.n_start == targets["puf_cases"]
@@ -104,11 +102,17 @@ def test_true_parameters_are_table_3():
         if k != "reference" and not k.startswith("lymph_nodes_examined")
     }
     assert set(truth.terms) == set(table3)
-    assert_close([truth.log_hazard_ratios()[t] for t in table3], np.log(list(table3.values())), tier="exact")
-    assert truth.group_sizes == dict(zip(load_targets()["groups"]["order"], [331, 186, 607], strict=True))
+    assert_close(
+        [truth.log_hazard_ratios()[t] for t in table3], np.log(list(table3.values())), tier="exact"
+    )
+    assert truth.group_sizes == dict(
+        zip(load_targets()["groups"]["order"], [331, 186, 607], strict=True)
+    )
     s = truth.baseline_survival(np.array([0.0, 0.5, 1.0]))
     rates = truth.baseline_hazard
-    assert_close(s, np.exp(-np.array([0.0, 0.5 * rates[0], 0.5 * rates[0] + 0.5 * rates[1]])), tier="exact")
+    assert_close(
+        s, np.exp(-np.array([0.0, 0.5 * rates[0], 0.5 * rates[0] + 0.5 * rates[1]])), tier="exact"
+    )
     assert truth.to_frame().height == len(truth.terms)
     assert "21 log hazard ratios" in repr(truth)
 
@@ -127,9 +131,10 @@ def test_parameter_file_transcribes_the_published_counts():
     ones = np.add(params["charlson_deyo"]["1"], params["charlson_deyo"]["2"]).tolist()
     assert ones == cd["1+"][1:]
     grade = targets["table2"]["grade"]
-    assert np.add(params["grade"]["3"], params["grade"]["4"]).tolist() == grade[
-        "Poorly differentiated or undifferentiated"
-    ][1:]
+    assert (
+        np.add(params["grade"]["3"], params["grade"]["4"]).tolist()
+        == grade["Poorly differentiated or undifferentiated"][1:]
+    )
     for level in ("0-5", ">5-10", ">10-15", ">15"):
         assert params["tumor_size"][level] == targets["table2"]["tumor_size_cm"][level][1:]
     for level in ("Negative", "Positive"):

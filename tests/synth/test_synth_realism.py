@@ -71,7 +71,9 @@ def test_cohort_rows_carry_the_codes_a_cohort_builder_must_handle(puf_seed0):
     radiated = pl.col("RX_SUMM_RADIATION").is_in(["1", "4", "5"])
     no_r = cohort.filter(~pl.col("synth_treatment8").str.contains("R") & radiated)
     assert _n(no_r, pl.col("RAD_TREAT_VOL") != "31") > 0
-    assert _n(no_r, (pl.col("RAD_TREAT_VOL") == "31") & (pl.col("RAD_REGIONAL_DOSE_CGY") <= 4500)) > 0
+    assert (
+        _n(no_r, (pl.col("RAD_TREAT_VOL") == "31") & (pl.col("RAD_REGIONAL_DOSE_CGY") <= 4500)) > 0
+    )
     assert _n(no_r, pl.col("RAD_REGIONAL_DOSE_CGY") == 4500) > 0
     # AJCC 6th edition: stage IV by N1 M0 alone before 2010, never after.
     n1m0 = (pl.col("TNM_CLIN_M") == "c0") & (pl.col("TNM_CLIN_N") == "c1")

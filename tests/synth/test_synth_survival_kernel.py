@@ -21,7 +21,11 @@ def test_cumulative_hazard_by_hand():
     # H(0.5) = 0.25; H(1) = 0.5; H(2) = 0.5 + 0.25; H(3) = 1.0; H(4) = 1.0 + 1.0
     t = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 4.0])
     assert_close(cumulative_hazard(t, KNOTS, RATES), [0, 0.25, 0.5, 0.75, 1.0, 2.0], tier="exact")
-    assert_close(invert_cumulative_hazard(np.array([0, 0.25, 0.75, 2.0]), KNOTS, RATES), [0, 0.5, 2.0, 4.0], tier="exact")
+    assert_close(
+        invert_cumulative_hazard(np.array([0, 0.25, 0.75, 2.0]), KNOTS, RATES),
+        [0, 0.5, 2.0, 4.0],
+        tier="exact",
+    )
 
 
 def test_marginal_survival_averages_over_patients():

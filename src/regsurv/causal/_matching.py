@@ -177,7 +177,8 @@ def greedy_triplets(
         if rows1.size == 0 or rows2.size == 0:
             out[begin:, :] = NO_MATCH
             break
-        tree1, tree2 = cKDTree(coords[rows1]), cKDTree(coords[rows2])
+        tree1 = cKDTree(coords[rows1], balanced_tree=False, compact_nodes=False)
+        tree2 = cKDTree(coords[rows2], balanced_tree=False, compact_nodes=False)
         k1, k2 = min(n_candidates, rows1.size), min(n_candidates, rows2.size)
         # k nearest of each other group within the caliper (Chebyshev), computed in one batch.
         d1, i1 = tree1.query(x, k=k1, p=np.inf, distance_upper_bound=caliper * (1 + 1e-12))
@@ -199,20 +200,27 @@ def greedy_triplets(
         )
         perim = np.where(admissible, _perimeter(pr, pa, pb), np.inf).reshape(ref.size, k1 * k2)
         rank = np.argsort(perim, axis=1, kind="stable")
-        n_admissible = admissible.reshape(ref.size, -1).sum(axis=1).tolist()
-        rank_l = rank.tolist()
-        c1_l, c2_l = c1.tolist(), c2.tolist()
+        n_admissible = admissible.reshape(ref.size, -1).sum(axis=1)
+        idx = np.arange(ref.size)
+        first_a = c1[idx, rank[:, 0] // k2].tolist()  # the best pair, if still available
+        first_b = c2[idx, rank[:, 0] % k2].tolist()
+        n_adm = n_admissible.tolist()
         # widening can help only if both groups have someone within the caliper and a candidate
         # list was cut by k rather than by the caliper
         widen = (ok1[:, 0] & ok2[:, 0] & (ok1[:, -1] | ok2[:, -1])).tolist()
+        chosen_a, chosen_b = [NO_MATCH] * ref.size, [NO_MATCH] * ref.size
         for r in range(ref.size):
             found = False
-            ra, rb = c1_l[r], c2_l[r]
-            for flat in rank_l[r][: n_admissible[r]]:
-                a, b = ra[flat // k2], rb[flat % k2]
-                if not used_list[a] and not used_list[b]:
-                    found = True
-                    break
+            if n_adm[r]:
+                a, b = first_a[r], first_b[r]
+                found = not used_list[a] and not used_list[b]
+                if not found:
+                    ra, rb = c1[r].tolist(), c2[r].tolist()
+                    for flat in rank[r, 1 : n_adm[r]].tolist():
+                        a, b = ra[flat // k2], rb[flat % k2]
+                        if not used_list[a] and not used_list[b]:
+                            found = True
+                            break
             if not found and widen[r]:
                 a, b = _widen(
                     coords, ref[r], rows1, rows2, tree1, tree2, used, caliper, n_candidates
@@ -221,10 +229,43 @@ def greedy_triplets(
             if found:
                 used_list[a] = used_list[b] = True
                 used[a] = used[b] = True
-                out[begin + r, 1:] = (a, b)
-            else:
-                out[begin + r, :] = NO_MATCH
+                chosen_a[r], chosen_b[r] = a, b
+        out[begin : begin + ref.size, 1] = chosen_a
+        out[begin : begin + ref.size, 2] = chosen_b
+    out[(out[:, 1:] == NO_MATCH).any(axis=1), :] = NO_MATCH
     return out
+
+
+def _available_near(
+    coords: np.ndarray,
+    tree: cKDTree,
+    rows: np.ndarray,
+    x: np.ndarray,
+    used: np.ndarray,
+    caliper: float,
+    k: int | None,
+) -> tuple[np.ndarray, bool]:
+    """Still-available units within the caliper of ``x``, sorted by (max-norm gap, row).
+
+    ``k``: look only among the k nearest (None: the whole caliper ball). Returns the sorted
+    rows and whether they are all of them; a partial list is an exact prefix of the full one
+    (units tied with the k-th gap are left out, since others may share that gap).
+    """
+    complete = k is None or k >= rows.size
+    if complete:
+        found = rows[np.asarray(tree.query_ball_point(x, r=caliper, p=np.inf), dtype=np.int64)]
+    else:
+        d, i = tree.query(x, k=k, p=np.inf, distance_upper_bound=caliper * (1 + 1e-12))
+        ok = np.isfinite(d) & (d <= caliper)
+        complete = not ok[-1]
+        found = rows[i[ok]]
+    gap = np.max(np.abs(coords[found] - x), axis=1)
+    if not complete:
+        keep = gap < gap.max()
+        found, gap = found[keep], gap[keep]
+    free = ~used[found]
+    found, gap = found[free], gap[free]
+    return found[np.lexsort((found, gap))], complete
 
 
 def _widen(
@@ -239,16 +280,20 @@ def _widen(
     k: int,
 ) -> tuple[int, int]:
     """Best admissible still-available pair for one reference unit: among the ``k`` nearest
-    available units of each group within the caliper, doubling ``k`` until one is found."""
+    available units of each group within the caliper, doubling ``k`` until one is found (the
+    caliper ball is fetched whole only when the 8k nearest do not suffice)."""
     x = coords[ref]
-    cands = []
-    for tree, rows in ((tree1, rows1), (tree2, rows2)):
-        found = rows[np.asarray(tree.query_ball_point(x, r=caliper, p=np.inf), dtype=np.int64)]
-        found = found[~used[found]]
-        gap = np.max(np.abs(coords[found] - x), axis=1)
-        cands.append(found[np.lexsort((found, gap))])
-    a_all, b_all = cands
-    while a_all.size and b_all.size:
+    lists = [
+        list(_available_near(coords, tree, rows, x, used, caliper, 8 * k))
+        for tree, rows in ((tree1, rows1), (tree2, rows2))
+    ]
+    while True:
+        for j, (tree, rows) in enumerate(((tree1, rows1), (tree2, rows2))):
+            if not lists[j][1] and lists[j][0].size < k:
+                lists[j] = list(_available_near(coords, tree, rows, x, used, caliper, None))
+        (a_all, done_a), (b_all, done_b) = lists
+        if a_all.size == 0 or b_all.size == 0:
+            return NO_MATCH, NO_MATCH
         a, b = a_all[:k], b_all[:k]
         pa, pb = coords[a][:, None, :], coords[b][None, :, :]
         adm = np.max(np.abs(pa - pb), axis=-1) <= caliper
@@ -256,10 +301,9 @@ def _widen(
             perim = np.where(adm, _perimeter(x, pa, pb), np.inf).ravel()
             flat = int(np.argmin(perim))
             return int(a[flat // b.size]), int(b[flat % b.size])
-        if k >= max(a_all.size, b_all.size):
-            break
+        if done_a and done_b and k >= max(a_all.size, b_all.size):
+            return NO_MATCH, NO_MATCH
         k *= 2
-    return NO_MATCH, NO_MATCH
 
 
 def vector_matching(

@@ -34,19 +34,20 @@ def parse_sas_layout(path: str | Path) -> Layout:
     if not path.is_file():
         raise PufError(f"{path}: SAS program not found")
     text = _COMMENT.sub(" ", path.read_text(encoding="latin-1"))
-    block = _INPUT_BLOCK.search(text)
-    if block is None:
+    blocks = [match.group(1) for match in _INPUT_BLOCK.finditer(text)]
+    if not blocks:
         raise PufError(f"{path}: no INPUT statement in the SAS program; cannot read positions")
-    body = block.group(1)
-    fields = [
-        LayoutField(name.upper(), int(start), int(start) + int(width) - 1)
-        for start, name, _dollar, width, _decimals in _AT_ITEM.findall(body)
-    ]
-    if not fields:
+    fields: list[LayoutField] = []
+    for body in blocks:  # the first INPUT naming positions (the word may occur in labels)
         fields = [
+            LayoutField(name.upper(), int(start), int(start) + int(width) - 1)
+            for start, name, _dollar, width, _decimals in _AT_ITEM.findall(body)
+        ] or [
             LayoutField(name.upper(), int(start), int(end))
             for name, _dollar, start, end in _COLUMN_ITEM.findall(body)
         ]
+        if fields:
+            break
     if not fields:
         raise PufError(f"{path}: the INPUT statement names no field positions (@start NAME $w.)")
     lrecl = _LRECL.search(text)

@@ -34,14 +34,14 @@ CURVE_COLUMNS = (
 )
 
 
-def _floats(values: np.ndarray) -> list[float | None]:
-    """JSON-safe list: NaN -> None, infinities kept as strings like R's JSON."""
-    out: list[float | None] = []
+def _floats(values: Any) -> list[float | str | None]:
+    """JSON-safe list: NaN -> None (R's NA), infinities as the strings "Inf" / "-Inf"."""
+    out: list[float | str | None] = []
     for v in np.asarray(values, dtype=float).tolist():
         if v != v:
             out.append(None)
         elif v in (float("inf"), float("-inf")):
-            out.append("Inf" if v > 0 else "-Inf")  # type: ignore[arg-type]
+            out.append("Inf" if v > 0 else "-Inf")
         else:
             out.append(v)
     return out

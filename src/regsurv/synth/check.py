@@ -353,7 +353,7 @@ def _survival_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
                 continue
             curve = curves[level]
             modelled = section != "groups8"
-            basis = "4 SE (Greenwood)" if modelled else "shown (8-way mix not modelled)"
+            basis = "4 SE (KM)" if modelled else "shown (8-way mix not modelled)"
             if "median_os_years" in values:
                 median = curve.median()[0]
                 tol = Z * _median_se_km(curve, median) if modelled else None
@@ -369,9 +369,9 @@ def _survival_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
             for key in ("os5_pct", "os5_pct_abstract"):
                 if key not in values:
                     continue
-                at5 = curve.at([5.0])
-                estimate = 100 * float(at5["estimate"][0]) if at5["time"].size else float("nan")
-                se = 100 * float(at5["std_error"][0]) if at5["time"].size else float("nan")
+                estimate = 100 * float(curve.at([5.0], extend=True)["estimate"][0])
+                rows = data.filter(pl.col("g") == level)
+                se = 100 * _binomial_se(values[key] / 100, _n_known_at(rows, 5.0))
                 checked = modelled and key == "os5_pct"
                 out.append(
                     TargetCheck(
@@ -383,6 +383,18 @@ def _survival_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
                     )
                 )
     return out
+
+
+def _n_known_at(rows: pl.DataFrame, t: float) -> int:
+    """Patients whose status at `t` is known: dead before `t` or followed past it."""
+    known = (pl.col("death") == 1) | (pl.col("os_years") >= t)
+    return int(rows.select(known.sum()).item())
+
+
+def _binomial_se(p: float, n: int) -> float:
+    """sqrt(p (1 - p) / n) at the published p, n = patients with a known status at 5 years (a
+    KM SE computed from the data degenerates in small groups when S reaches 0)."""
+    return float(np.sqrt(p * (1 - p) / n)) if n > 0 else float("nan")
 
 
 def _median_se_km(curve, median: float, half_width: float = 0.25) -> float:
