@@ -18,11 +18,36 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
 import polars as pl
 
 from regsurv.survival import cox_ph
 
 LIFELINES_LIMIT_S = 120.0
+PILOT_ROWS = 20_000
+
+
+def _lifelines_fit(pdf: pd.DataFrame, covs: list[str], weighted: bool, robust: bool):
+    from lifelines import CoxPHFitter
+
+    cols = ["months", "death", *covs] + (["w"] if weighted else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CoxPHFitter().fit(
+            pdf[cols],
+            duration_col="months",
+            event_col="death",
+            weights_col="w" if weighted else None,
+            robust=robust,
+        )
+
+
+def _lifelines_pilot(p: int, weighted: bool, robust: bool) -> float:
+    """Seconds per row of lifelines on a 20,000-row sample (to skip runs over 2 minutes)."""
+    pdf = simulate(PILOT_ROWS, p).to_pandas()
+    covs = [f"x{j}" for j in range(p)]
+    seconds, _ = timed(lambda: _lifelines_fit(pdf, covs, weighted, robust))
+    return seconds / PILOT_ROWS
 
 
 def simulate(n: int, p: int, seed: int = 20220107) -> pl.DataFrame:
@@ -110,28 +135,19 @@ def run(n: int, p: int, skip_slow: bool, lifelines_per_row: dict) -> None:
                 print(f"{'':{len(label)}}  statsmodels failed: {exc}")
         for robust in (False, True):
             key = (p, weighted, robust)
-            if n > 100_000 and key in lifelines_per_row:
+            if key not in lifelines_per_row and n > PILOT_ROWS:
+                lifelines_per_row[key] = _lifelines_pilot(p, weighted, robust)
+            if key in lifelines_per_row:
                 expected = lifelines_per_row[key] * n
-                if skip_slow or expected > LIFELINES_LIMIT_S:
+                if (skip_slow and n > 100_000) or expected > LIFELINES_LIMIT_S:
                     print(
                         f"{'':{len(label)}}  lifelines robust={robust}: skipped (expected "
                         f"~{expected:.0f} s > {LIFELINES_LIMIT_S:.0f} s)"
                     )
                     continue
-            from lifelines import CoxPHFitter
-
-            cols = ["months", "death", *covs] + (["w"] if weighted else [])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ll_s, ll = timed(
-                    lambda cols=cols, robust=robust, weighted=weighted: CoxPHFitter().fit(
-                        pdf[cols],
-                        duration_col="months",
-                        event_col="death",
-                        weights_col="w" if weighted else None,
-                        robust=robust,
-                    )
-                )
+            ll_s, ll = timed(
+                lambda robust=robust, weighted=weighted: _lifelines_fit(pdf, covs, weighted, robust)
+            )
             lifelines_per_row[key] = ll_s / n
             diff = np.max(np.abs(ll.params_.to_numpy() - ours.estimate))
             se_ours = ours.robust_std_error if robust else ours.std_error

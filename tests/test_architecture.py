@@ -13,7 +13,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "regsurv"
 
-ORDER = ["testing", "io", "cohort", "describe", "survival", "causal", "synth", "report", "pipeline", "cli"]
+ORDER = ["testing", "studies", "io", "cohort", "describe", "survival", "causal", "synth", "report", "pipeline", "cli"]
 NUMERICS = {"describe", "survival", "causal"}
 FORBIDDEN_IN_NUMERICS = {"matplotlib", "regsurv.io", "regsurv.report", "docx", "great_tables"}
 # synth may call cohort and io (it checks itself against the study's criteria); nothing else imports synth

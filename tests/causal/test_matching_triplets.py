@@ -62,10 +62,12 @@ def test_sets_respect_caliper_and_nobody_is_used_twice(seed):
     assert np.all(m.weights[m.sets.ravel()] == 1)
 
 
-def test_greedy_result_is_maximal():
-    """No admissible triplet is left among unmatched patients containing a reference patient."""
-    P, g = _simulate(240, 11)
-    m = match_triplets(P, g, caliper=0.3, n_candidates=2)  # few candidates: widening is used
+@pytest.mark.parametrize(("n", "caliper", "n_candidates"), [(240, 0.3, 2), (300, 0.6, 1)])
+def test_greedy_result_is_maximal(n, caliper, n_candidates):
+    """No admissible triplet is left among unmatched patients containing a reference patient
+    (few candidates: the widening search, down to the whole caliper ball, is exercised)."""
+    P, g = _simulate(n, 11)
+    m = match_triplets(P, g, caliper=caliper, n_candidates=n_candidates)
     coords = _coords(P)
     ref = int(m.reference_group)
     free = m.matched_set < 0
@@ -74,10 +76,10 @@ def test_greedy_result_is_maximal():
     b_rows = np.flatnonzero(free & (g == others[1]))
     for r in np.flatnonzero(free & (g == ref)):
         for a in a_rows:
-            if np.max(np.abs(coords[r] - coords[a])) > 0.3:
+            if np.max(np.abs(coords[r] - coords[a])) > caliper:
                 continue
             for b in b_rows:
-                assert not _admissible(coords, (r, a, b), 0.3), (r, a, b)
+                assert not _admissible(coords, (r, a, b), caliper), (r, a, b)
 
 
 def test_deterministic_for_a_seed():
@@ -199,3 +201,24 @@ def test_bad_input_messages(kwargs, message):
     args = {"ps_matrix": np.full((4, 3), 1 / 3), "treatment": [0, 1, 2, 0], **kwargs}
     with pytest.raises(ValueError, match=message):
         match_triplets(args.pop("ps_matrix"), args.pop("treatment"), **args)
+
+
+def test_widening_reaches_the_whole_caliper_ball():
+    """Kernel: the only admissible pair lies beyond the 8 k nearest of each group."""
+    from regsurv.causal._matching import greedy_triplets
+
+    offsets = np.linspace(0.55, 0.9, 10)  # left-right pairs are >= 1.1 apart
+    coords = np.vstack(
+        [
+            [[0.0, 0.0]],  # row 0: the reference patient
+            np.column_stack([-offsets, np.zeros(10)]),  # rows 1-10: group 1, left
+            np.column_stack([offsets, np.zeros(10)]),  # rows 11-20: group 2, right
+            [[0.95, 0.95], [0.96, 0.90]],  # rows 21 (group 1), 22 (group 2): the admissible pair
+        ]
+    )
+    group = np.array([0] + [1] * 10 + [2] * 10 + [1, 2])
+    out = greedy_triplets(coords, group, np.array([0]), (1, 2), caliper=1.0, n_candidates=1)
+    assert out.tolist() == [[0, 21, 22]]
+    # without rows 21-22 no pair is admissible: the search exhausts the ball, unmatched
+    out = greedy_triplets(coords[:21], group[:21], np.array([0]), (1, 2), caliper=1.0)
+    assert out.tolist() == [[-1, -1, -1]]

@@ -86,3 +86,13 @@ def test_convert_can_keep_invalid_text(app, tmp_path: Path) -> None:
     frame = pl.read_parquet(out)
     assert frame["AGE"].to_list() == [None, 50]
     assert frame["AGE__invalid"].to_list() == ["4x", None]
+
+
+def test_messages_with_brackets_are_printed_verbatim(app, tmp_path: Path) -> None:
+    path = tmp_path / "old.csv"
+    path.write_text("PUF_CASE_ID,AGE\nA,130\n")
+    result = _invoke(app, "validate", path, "--layout", tmp_path / "x.sas")
+    assert result.exit_code == 2
+    assert "layout= applies to fixed-width files only" in result.output
+    result = _invoke(app, "validate", path)
+    assert "AGE: 1 row falls outside the plausible range [0, 90]" in result.output

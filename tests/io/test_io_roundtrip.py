@@ -289,3 +289,13 @@ def test_ncdb_style_program_with_labels_and_informats(tmp_path: Path) -> None:
         ("AGE", 6, 8),
         ("SEX", 9, 9),
     ]
+
+
+def test_typed_parquet_passes_through_and_keep_mode_adds_string_companions(
+    tmp_path: Path, puf_frame: pl.DataFrame
+) -> None:
+    path = write_puf(puf_frame, tmp_path / "typed.parquet", format="parquet")
+    kept = read_puf(path, invalid="keep")
+    assert_frame_equal(kept.select(puf_frame.columns), puf_frame)
+    assert kept.schema["AGE" + INVALID_SUFFIX] == pl.String
+    assert kept["AGE" + INVALID_SUFFIX].null_count() == puf_frame.height

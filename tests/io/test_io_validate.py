@@ -97,3 +97,17 @@ def test_converted_parquet_validates_like_its_source(tmp_path: Path) -> None:
     a = validate_puf(source).to_frame().filter(pl.col("field").is_in(HAND_MADE.columns))
     b = validate_puf(parquet).to_frame().filter(pl.col("field").is_in(HAND_MADE.columns))
     assert a.sort("field").equals(b.sort("field"))
+
+
+def test_range_is_checked_outside_sentinels(tmp_path: Path) -> None:
+    path = tmp_path / "range.csv"
+    path.write_text(
+        "PUF_CASE_ID,AGE,CROWFLY,RAD_REGIONAL_DOSE_CGY\nA,999,-1.5,99999\nB,91,3,88888\n"
+    )
+    report = validate_puf(path, required=())
+    assert [(i.field, i.n_rows, i.message.split(": ")[1]) for i in report.issues] == [
+        ("AGE", 1, "1 row falls outside the plausible range [0, 90]"),
+        ("CROWFLY", 1, "1 row falls outside the plausible range >= 0"),
+    ]
+    dose = _field(report, "RAD_REGIONAL_DOSE_CGY")
+    assert (dose.n_sentinel, dose.n_out_of_range) == ({"unknown": 1, "not_applicable": 1}, 0)

@@ -272,6 +272,7 @@ def test_fit_matches_r(case: tuple[str, str, str]) -> None:
     ]:
         assert_close(result.concordance[ours], conc[theirs], tier="software", err_msg=ours)
     assert_close(result.concordance["concordance"], conc["concordance"], tier="software")
+    assert_close(result.concordance["std_error"], conc["std"], tier="software")
     json.dumps(result.to_dict())
 
 

@@ -133,7 +133,7 @@ def _frame(rows) -> pl.DataFrame:
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(survival_rows)
 def test_curve_is_monotone_and_bands_contain_it(rows):
     result = kaplan_meier(_frame(rows), time="time", event="event", group="group")
@@ -146,7 +146,7 @@ def test_curve_is_monotone_and_bands_contain_it(rows):
         assert np.all(curve.conf_high[ok] >= curve.estimate[ok] - 1e-15)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(survival_rows, st.randoms(use_true_random=False))
 def test_row_order_is_irrelevant(rows, rnd):
     frame = _frame(rows)
@@ -162,7 +162,7 @@ def test_row_order_is_irrelevant(rows, rnd):
             assert_close(a.to_frame()[col], b.to_frame()[col], tier="invariance")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(survival_rows)
 def test_integer_weights_equal_replicated_rows(rows):
     frame = _frame(rows)

@@ -84,7 +84,7 @@ def _frame(rows) -> pl.DataFrame:
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(survival_rows, st.randoms(use_true_random=False), st.sampled_from([None, "wf"]))
 def test_row_order_is_irrelevant(rows, rnd, weights):
     frame = _frame(rows)
@@ -96,7 +96,7 @@ def test_row_order_is_irrelevant(rows, rnd, weights):
         assert_close(getattr(a, field), getattr(b, field), tier="invariance", err_msg=field)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(survival_rows)
 def test_scores_sum_to_zero_and_strata_of_one_level_change_nothing(rows):
     frame = _frame(rows).with_columns(one=pl.lit("s"))

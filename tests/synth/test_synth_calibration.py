@@ -19,6 +19,7 @@ from regsurv.synth import (
     synthetic_cohort_puf,
 )
 from regsurv.synth._generate import COLUMNS
+from regsurv.testing import assert_close
 
 
 def _report(seed: int):
@@ -60,3 +61,13 @@ def test_the_full_puf_meets_every_target(puf_seed0):
     names = {c.name: c for c in report.checks}
     assert names["cohort.included"].generated == 1124
     assert names["cohort.excluded_stage_iv_without_sp"].generated == 1032
+
+
+@pytest.mark.slow
+def test_stored_baseline_is_the_calibration_result():
+    from regsurv.synth._calibrate import calibrate_baseline
+    from regsurv.synth.truth import true_parameters
+
+    # The parameter file stores the rates rounded to 4 decimals.
+    rates = calibrate_baseline(60_000)
+    assert_close(rates.round(4), true_parameters().baseline_hazard, tier="exact")

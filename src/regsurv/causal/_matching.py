@@ -268,6 +268,19 @@ def _available_near(
     return found[np.lexsort((found, gap))], complete
 
 
+def _best_pair(
+    x: np.ndarray, coords: np.ndarray, a: np.ndarray, b: np.ndarray, caliper: float
+) -> tuple[int, int]:
+    """Admissible (max-norm <= caliper) pair of ``a`` x ``b`` with the smallest perimeter."""
+    pa, pb = coords[a][:, None, :], coords[b][None, :, :]
+    adm = np.max(np.abs(pa - pb), axis=-1) <= caliper
+    if not adm.any():
+        return NO_MATCH, NO_MATCH
+    perim = np.where(adm, _perimeter(x, pa, pb), np.inf).ravel()
+    flat = int(np.argmin(perim))
+    return int(a[flat // b.size]), int(b[flat % b.size])
+
+
 def _widen(
     coords: np.ndarray,
     ref: int,
@@ -279,31 +292,44 @@ def _widen(
     caliper: float,
     k: int,
 ) -> tuple[int, int]:
-    """Best admissible still-available pair for one reference unit: among the ``k`` nearest
-    available units of each group within the caliper, doubling ``k`` until one is found (the
-    caliper ball is fetched whole only when the 8k nearest do not suffice)."""
+    """Best admissible still-available pair for one reference unit.
+
+    Among the ``k`` nearest available units of each group within the caliper, doubling ``k``
+    up to ``8 k``; then among all admissible pairs of the whole caliper ball (found with a
+    k-d tree pair search, so a dense ball costs the admissible pairs, not all pairs).
+    """
     x = coords[ref]
-    lists = [
-        list(_available_near(coords, tree, rows, x, used, caliper, 8 * k))
-        for tree, rows in ((tree1, rows1), (tree2, rows2))
-    ]
-    while True:
-        for j, (tree, rows) in enumerate(((tree1, rows1), (tree2, rows2))):
-            if not lists[j][1] and lists[j][0].size < k:
+    pairs = ((tree1, rows1), (tree2, rows2))
+    lists = [list(_available_near(coords, t, r, x, used, caliper, 8 * k)) for t, r in pairs]
+    m = k
+    while m <= 8 * k:
+        for j, (tree, rows) in enumerate(pairs):
+            if not lists[j][1] and lists[j][0].size < m:
                 lists[j] = list(_available_near(coords, tree, rows, x, used, caliper, None))
         (a_all, done_a), (b_all, done_b) = lists
         if a_all.size == 0 or b_all.size == 0:
             return NO_MATCH, NO_MATCH
-        a, b = a_all[:k], b_all[:k]
-        pa, pb = coords[a][:, None, :], coords[b][None, :, :]
-        adm = np.max(np.abs(pa - pb), axis=-1) <= caliper
-        if adm.any():
-            perim = np.where(adm, _perimeter(x, pa, pb), np.inf).ravel()
-            flat = int(np.argmin(perim))
-            return int(a[flat // b.size]), int(b[flat % b.size])
-        if done_a and done_b and k >= max(a_all.size, b_all.size):
+        a, b = _best_pair(x, coords, a_all[:m], b_all[:m], caliper)
+        if a != NO_MATCH:
+            return a, b
+        if done_a and done_b and m >= max(a_all.size, b_all.size):
             return NO_MATCH, NO_MATCH
-        k *= 2
+        m *= 2
+    for j, (tree, rows) in enumerate(pairs):
+        if not lists[j][1]:
+            lists[j] = list(_available_near(coords, tree, rows, x, used, caliper, None))
+    a_all, b_all = lists[0][0], lists[1][0]
+    found = cKDTree(coords[a_all]).sparse_distance_matrix(
+        cKDTree(coords[b_all]), caliper * (1 + 1e-12), p=np.inf, output_type="ndarray"
+    )
+    ia, ib = found["i"], found["j"]
+    ok = np.max(np.abs(coords[a_all[ia]] - coords[b_all[ib]]), axis=1) <= caliper
+    ia, ib = ia[ok], ib[ok]
+    if ia.size == 0:
+        return NO_MATCH, NO_MATCH
+    perim = _perimeter(x, coords[a_all[ia]], coords[b_all[ib]])
+    best = np.lexsort((b_all[ib], a_all[ia], perim))[0]  # ties: lower rows
+    return int(a_all[ia[best]]), int(b_all[ib[best]])
 
 
 def vector_matching(

@@ -6,11 +6,11 @@ With ``p_i(k)`` the propensity of row i for its observed group k, ``n_k`` the gr
 * ATO (overlap weights, Li & Li 2019, Ann Appl Stat 13:2389, generalised overlap):
   ``w_i = h_i / p_i(k)`` with ``h_i = 1 / sum_l 1 / p_i(l)``;
 * stabilized: multiplied by the marginal proportion ``n_k / n`` of the observed group
-  (Robins, Hernán & Brumback 2000);
+  (Robins, Hernán & Brumback 2000), for either estimand (a constant per group);
 * trim: weights winsorised at the given quantiles of all weights (numpy's linear quantile = R
   type 7) — done before normalisation;
-* normalize: rescaled to sum to n (SAS ``PROC SURVEYREG``/``NORMALIZE`` idiom used by the paper:
-  ``w * n / sum(w)``).
+* normalize: rescaled to sum to n, ``w * n / sum(w)`` (SAS ``WEIGHT w / NORMALIZE`` in PROC
+  PHREG and LOGISTIC, the idiom the paper describes).
 """
 
 from __future__ import annotations

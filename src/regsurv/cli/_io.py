@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from regsurv.io import PufError, convert_puf, validate_puf
+from regsurv.io import PufError, ValidationReport, convert_puf, validate_puf
 
 LayoutOption = Annotated[
     Path | None,
@@ -22,7 +23,9 @@ LayoutOption = Annotated[
 
 
 def _fail(message: str) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(code=2)
 
 
@@ -37,39 +40,42 @@ def validate(
         _fail(str(err))
     console = Console(soft_wrap=True)
     years = f"{report.year_min}-{report.year_max}" if report.year_min is not None else "n/a"
+    layout_text = f", layout {report.layout}" if report.layout else ""
     console.print(
-        f"{report.path}: {report.n_obs:,} rows, format {report.format}"
-        + (f", layout {report.layout}" if report.layout else "")
+        escape(f"{report.path}: {report.n_obs:,} rows, format {report.format}{layout_text}")
         + f", diagnosis years {years}",
         highlight=False,
     )
-    fields = report.to_frame()
-    table = Table(title="Fields", show_lines=False)
-    for column in ("field", "type", "n_blank", "n_unknown", "n_not_applicable", "n_invalid"):
-        if column == "field":
-            table.add_column(column, no_wrap=True, min_width=28)
-        else:
-            table.add_column(column, justify="left" if column == "type" else "right")
-    for row in fields.iter_rows(named=True):
+    console.print(_fields_table(report))
+    for issue in report.issues:
+        colour = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{colour}]{issue.severity}:[/] {escape(issue.message)}", highlight=False)
+    console.print("usable" if report.ok else "[bold red]NOT usable[/]")
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def _fields_table(report: ValidationReport) -> Table:
+    """One row per field: blanks, unknown and not-applicable sentinels, invalid values."""
+    table = Table(title="Fields")
+    table.add_column("field", no_wrap=True, min_width=28)
+    table.add_column("type")
+    for column in ("n_blank", "n_unknown", "n_not_applicable", "n_invalid"):
+        table.add_column(column, justify="right")
+    for row in report.to_frame().iter_rows(named=True):
         if not row["present"]:
             table.add_row(row["field"], row["type"], "[red]missing[/]", "", "", "")
             continue
-        style = "red" if row["n_invalid"] else ""
+        invalid = f"{row['n_invalid']:,}"
         table.add_row(
             row["field"],
             row["type"],
             f"{row['n_blank']:,}",
             f"{row['n_unknown']:,}",
             f"{row['n_not_applicable']:,}",
-            f"[{style}]{row['n_invalid']:,}[/]" if style else f"{row['n_invalid']:,}",
+            f"[red]{invalid}[/]" if row["n_invalid"] else invalid,
         )
-    console.print(table)
-    for issue in report.issues:
-        colour = "red" if issue.severity == "error" else "yellow"
-        console.print(f"[{colour}]{issue.severity}:[/] {issue.message}", highlight=False)
-    console.print("usable" if report.ok else "[bold red]NOT usable[/]")
-    if not report.ok:
-        raise typer.Exit(code=1)
+    return table
 
 
 def convert(

@@ -154,14 +154,12 @@ def recode_codes(name: str, options: CohortOptions | None = None) -> list[str]:
 
 def tnm_expr(field: str, axis: str, name: str) -> pl.Expr:
     """AJCC T/N/M category from a registrar TNM code: the c/p prefix is dropped and the first
-    digit kept (``p1A`` -> ``1``); X, 88, ``is`` and blank -> null."""
+    digit kept (``p1A`` -> ``1``); X, 88, ``is``, other digits and blank -> null."""
     levels = TNM_LEVELS[axis]
-    first = (
-        pl.col(field).cast(pl.String).str.strip_chars().str.replace(r"^[cp]", "").str.slice(0, 1)
+    digit = rf"^\s*[cp]?([{levels[0]}-{levels[-1]}])"
+    return (
+        pl.col(field).cast(pl.String).str.extract(digit, 1).cast(pl.Enum(list(levels))).alias(name)
     )
-    return first.replace_strict(
-        {lv: lv for lv in levels}, default=None, return_dtype=pl.Enum(list(levels))
-    ).alias(name)
 
 
 def reference_levels(options: CohortOptions | None = None) -> dict[str, str]:

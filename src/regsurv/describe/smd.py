@@ -211,9 +211,16 @@ def _moments(
     n = np.bincount(code, minlength=size).astype(float)
     sw = np.bincount(code, weights=w, minlength=size)
     sw2 = np.bincount(code, weights=w * w, minlength=size)
+    low = np.full(size, np.inf)
+    high = np.full(size, -np.inf)
+    np.minimum.at(low, code, x)
+    np.maximum.at(high, code, x)
+    constant = low == high  # all values equal: exact mean, zero variance (as R's two-pass mean)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.bincount(code, weights=x, minlength=size) / n
-        wmean = np.bincount(code, weights=w * x, minlength=size) / sw
+        mean = np.where(constant, low, np.bincount(code, weights=x, minlength=size) / n)
+        wmean = np.where(
+            constant & (sw > 0), low, np.bincount(code, weights=w * x, minlength=size) / sw
+        )
         ss = np.bincount(code, weights=(x - mean[code]) ** 2, minlength=size)
         wss = np.bincount(code, weights=w * (x - wmean[code]) ** 2, minlength=size)
         sample_var = np.where(n > 1, ss / (n - 1.0), np.nan)

@@ -26,6 +26,7 @@ SUFFIX_FORMATS = {
     ".dta": "dta",
     **dict.fromkeys(FIXED_WIDTH_SUFFIXES, "dat"),
 }
+NUMERIC_DTYPES = {"integer": pl.Int64, "decimal": pl.Float64}
 _SEPARATOR = "\x1f"  # ASCII unit separator: never in a PUF record, so each line is one column
 
 
@@ -138,7 +139,7 @@ def _scan_csv(path: Path) -> pl.LazyFrame:
     return lf.select(blank_to_null(pl.col(name)).alias(puf_name(name)) for name in names)
 
 
-def _scan_parquet(path: Path) -> pl.LazyFrame:
+def _scan_parquet(path: Path, *, typed: bool) -> pl.LazyFrame:
     lf = pl.scan_parquet(path)
     try:
         schema = lf.collect_schema()
@@ -146,7 +147,15 @@ def _scan_parquet(path: Path) -> pl.LazyFrame:
         raise PufError(
             f"{path}: not a readable Parquet file ({str(err).splitlines()[0]})"
         ) from None
-    return lf.select(_as_raw_string(name, dtype) for name, dtype in schema.items())
+    fields = load_dictionary().fields
+    exprs = []
+    for name, dtype in schema.items():
+        pf = fields.get(name)
+        if typed and pf is not None and dtype == NUMERIC_DTYPES.get(pf.type):
+            exprs.append(pl.col(name))  # already converted (e.g. by convert_puf): keep as is
+        else:
+            exprs.append(_as_raw_string(name, dtype))
+    return lf.select(exprs)
 
 
 def _as_raw_string(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -194,12 +203,17 @@ def _read_stat(path: Path, fmt: str) -> pl.LazyFrame:
 
 
 def scan_raw(
-    path: str | Path, *, layout: str | Path | Layout | None = None, check: bool = True
+    path: str | Path,
+    *,
+    layout: str | Path | Layout | None = None,
+    check: bool = True,
+    typed: bool = False,
 ) -> tuple[pl.LazyFrame, Source]:
     """Lazy frame of stripped strings for any supported file, and what was opened.
 
     With `check=False` a fixed-width scan does not stop at a wrong record length but adds the
     columns `__record_length` and `__bad_bytes` (bytes that are not UTF-8) for the validator.
+    With `typed=True` Parquet columns already of their dictionary type are passed through.
     """
     path = Path(path)
     fmt = file_format(path)
@@ -211,5 +225,5 @@ def scan_raw(
     if fmt == "csv":
         return _scan_csv(path), Source(path, fmt, None)
     if fmt == "parquet":
-        return _scan_parquet(path), Source(path, fmt, None)
+        return _scan_parquet(path, typed=typed), Source(path, fmt, None)
     return _read_stat(path, fmt), Source(path, fmt, None)

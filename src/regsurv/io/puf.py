@@ -21,6 +21,7 @@ from typing import Literal
 import polars as pl
 
 from regsurv._frames import to_polars
+from regsurv.io._raw import NUMERIC_DTYPES as _NUMERIC_DTYPES
 from regsurv.io._raw import blank_to_null, scan_raw
 from regsurv.io.dictionary import Layout, PufField, load_dictionary
 from regsurv.io.errors import PufError, non_numeric_message
@@ -28,7 +29,6 @@ from regsurv.io.layout import resolve_layout, sas_program
 
 INVALID_SUFFIX = "__invalid"
 Invalid = Literal["raise", "keep"]
-_NUMERIC_DTYPES = {"integer": pl.Int64, "decimal": pl.Float64}
 
 
 def _as_number(raw: pl.Expr, field_type: str) -> pl.Expr:
@@ -52,10 +52,11 @@ def _strict_converter(name: str, field_type: str):
     return convert
 
 
-def _typed_columns(names: Sequence[str], invalid: Invalid) -> list[pl.Expr]:
+def _typed_columns(schema: pl.Schema, invalid: Invalid) -> list[pl.Expr]:
     """Conversion by the dictionary; companions `<FIELD>__invalid` in "keep" mode (merged with
     companions already in the file, e.g. a Parquet file written from a "keep" frame)."""
     fields = load_dictionary().fields
+    names = schema.names()
     numeric = {n for n in names if n in fields and fields[n].is_numeric}
     merged = {n + INVALID_SUFFIX for n in numeric} if invalid == "keep" else set()
     exprs: list[pl.Expr] = []
@@ -68,7 +69,9 @@ def _typed_columns(names: Sequence[str], invalid: Invalid) -> list[pl.Expr]:
             continue
         raw = pl.col(name)
         field_type = fields[name].type
-        if invalid == "raise":
+        if schema[name] != pl.String:  # typed Parquet column passed through
+            typed = raw
+        elif invalid == "raise":
             typed = raw.map_batches(
                 _strict_converter(name, field_type),
                 return_dtype=_NUMERIC_DTYPES[field_type],
@@ -78,7 +81,7 @@ def _typed_columns(names: Sequence[str], invalid: Invalid) -> list[pl.Expr]:
             typed = _as_number(raw, field_type)
         exprs.append(typed.alias(name))
         if invalid == "keep":
-            companion = pl.when(typed.is_null() & raw.is_not_null()).then(raw)
+            companion = pl.when(typed.is_null() & raw.is_not_null()).then(raw.cast(pl.String))
             if name + INVALID_SUFFIX in names:
                 companion = pl.coalesce(companion, pl.col(name + INVALID_SUFFIX))
             companions.append(companion.alias(name + INVALID_SUFFIX))
@@ -101,8 +104,8 @@ def scan_puf(
     """
     if invalid not in ("raise", "keep"):
         raise ValueError(f"invalid must be 'raise' or 'keep', got {invalid!r}")
-    raw, _source = scan_raw(path, layout=layout, check=True)
-    return raw.select(_typed_columns(raw.collect_schema().names(), invalid))
+    raw, _source = scan_raw(path, layout=layout, check=True, typed=True)
+    return raw.select(_typed_columns(raw.collect_schema(), invalid))
 
 
 def _explain(path: str | Path, layout, err: Exception) -> PufError:

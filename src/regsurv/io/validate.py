@@ -170,6 +170,12 @@ def _masks(name: str, pf: PufField) -> tuple[pl.Expr, dict[str, pl.Expr], pl.Exp
     return col.is_not_null() & ~numeric, sentinel, out & ~is_sentinel.fill_null(False)
 
 
+def _range_text(pf: PufField) -> str:
+    if pf.minimum is not None and pf.maximum is not None:
+        return f"[{pf.minimum:g}, {pf.maximum:g}]"
+    return f">= {pf.minimum:g}" if pf.minimum is not None else f"<= {pf.maximum:g}"
+
+
 def _expected_length(layout: Layout) -> str:
     if layout.record_length:
         return f"{layout.record_length} characters"
@@ -326,7 +332,7 @@ def validate_puf(
         if check.n_out_of_range:
             message = (
                 f"{name}: {_plural(check.n_out_of_range, 'row', 'fall')} outside the "
-                f"plausible range [{pf.minimum}, {pf.maximum}]"
+                f"plausible range {_range_text(pf)}"
             )
             issues.append(Issue("warning", "range", name, check.n_out_of_range, (), message))
     for name in needed:

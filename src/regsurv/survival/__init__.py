@@ -1,10 +1,20 @@
 """regsurv.survival."""
 
-from regsurv.survival.km import SurvivalCurve, SurvivalCurves, kaplan_meier  # noqa: E402
-from regsurv.survival.logrank import (  # noqa: E402
+from regsurv.survival.km import SurvivalCurve, SurvivalCurves, kaplan_meier
+from regsurv.survival.logrank import (
     LogrankResult,
     PairwiseLogrankResult,
     logrank_test,
     pairwise_logrank_test,
 )
 from regsurv.survival.cox import CoxResult, CoxTestTable, cox_ph  # noqa: E402
+
+__all__ = [
+    "LogrankResult",
+    "PairwiseLogrankResult",
+    "SurvivalCurve",
+    "SurvivalCurves",
+    "kaplan_meier",
+    "logrank_test",
+    "pairwise_logrank_test",
+]

@@ -58,7 +58,9 @@ def prepare(
     ties: str,
 ) -> CoxData:
     """Sort by (stratum, time), centre and scale X (as coxfit6), and build the tie structure."""
-    order = np.lexsort((time, stratum))
+    order = np.argsort(time, kind="stable")
+    if stratum.size and stratum.min() != stratum.max():
+        order = order[np.argsort(stratum[order], kind="stable")]
     time_s, stratum_s = time[order], stratum[order]
     event_s = event[order].astype(bool)
     weight_s = weight[order].astype(float)

@@ -67,9 +67,15 @@ def _dominance(
 
 
 def concordance_counts(
-    time: np.ndarray, event: np.ndarray, eta: np.ndarray, weight: np.ndarray, stratum: np.ndarray
+    time: np.ndarray,
+    event: np.ndarray,
+    eta: np.ndarray,
+    weight: np.ndarray,
+    stratum: np.ndarray,
+    cluster: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Weighted concordant / discordant / tied counts and the concordance index."""
+    """Weighted concordant / discordant / tied counts, the concordance index and its SE
+    (R's infinitesimal jackknife, influence summed within ``cluster`` when given)."""
     n = len(time)
     dead = event > 0
     # η ranks, stratum-major, equal η share a rank; [lo, hi] = the rank range of the stratum
@@ -128,6 +134,9 @@ def concordance_counts(
         dfbeta = weight * (
             (influence[:, 0] - influence[:, 2]) / denom - somers / denom * influence.sum(axis=1)
         )
+    if cluster is not None:
+        _, cluster_index = np.unique(cluster, return_inverse=True)
+        dfbeta = np.bincount(cluster_index, weights=dfbeta)
     std_error = float(np.sqrt((dfbeta**2).sum() / 4)) if denom > 0 else float("nan")
     return {
         "concordant": concordant,

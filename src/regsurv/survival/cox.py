@@ -3,7 +3,7 @@
 Efron (default) or Breslow ties, strata, case weights, robust (infinitesimal-jackknife) and
 cluster variance, likelihood-ratio / Wald / score / robust score tests, concordance, type-3 tests
 (``CoxResult.type3``) and the proportional-hazards test of ``cox.zph`` (``CoxResult.zph``).
-Kernels live in ``_cox.py`` (fit), ``_zph.py`` and ``_concordance.py``.
+Kernels live in ``_cox.py`` (fit), ``_zph.py`` and ``_cox_concordance.py``.
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ class CoxResult:
     loglik_null: float
     loglik: float
     tests: dict[str, dict[str, float]]
-    concordance: dict[str, float]
     n_obs: int
     n_events: float
     n_dropped: int
@@ -98,6 +97,22 @@ class CoxResult:
     warnings: tuple[str, ...]
     method: str = "cox_ph"
     _model: _CoxModel | None = field(default=None, repr=False)
+    _concordance: dict[str, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def concordance(self) -> dict[str, float]:
+        """R's concordance counts, index and SE (computed on first access, then cached)."""
+        if not self._concordance and self._model is not None:
+            m = self._model
+            eta = np.empty(len(m.time_values))
+            eta[m.data.order] = m.data.x @ m.fit.beta_scaled
+            self._concordance.update(
+                concordance_counts(
+                    m.time_values, m.event_values, eta, m.weight_values, m.stratum_values,
+                    m.cluster_values,
+                )  # fmt: skip
+            )
+        return dict(self._concordance)
 
     @property
     def hazard_ratio(self) -> np.ndarray:
@@ -376,9 +391,9 @@ def cox_ph(
             names, nan, nan, nan, zeros, zeros, conf_level, robust, ties, 0.0, 0.0,
             {k: {"statistic": 0.0, "df": 0, "p_value": 1.0}
              for k in ("likelihood_ratio", "wald", "score")},
-            {"concordant": 0.0, "discordant": 0.0, "tied_x": 0.0, "tied_y": 0.0,
-             "tied_xy": 0.0, "concordance": np.nan, "std_error": np.nan},
             frame.height, 0.0, n_dropped, 0, True, tuple(warnings),
+            _concordance={"concordant": 0.0, "discordant": 0.0, "tied_x": 0.0, "tied_y": 0.0,
+                          "tied_xy": 0.0, "concordance": np.nan, "std_error": np.nan},
         )  # fmt: skip
     fit = _cox.newton_raphson(data_)
     keep = fit.keep
@@ -425,15 +440,12 @@ def cox_ph(
         k: tests[k] for k in ("likelihood_ratio", "wald", "score", "robust_score") if k in tests
     }
 
-    eta = np.empty(len(t))
-    eta[data_.order] = data_.x @ fit.beta_scaled
-    conc = concordance_counts(t, e, eta, w, stratum)
     model = _CoxModel(
         frame, time, event, ties, design, x, t, e, w, stratum, cluster_codes, data_, fit
     )
     return CoxResult(
         names, beta, se, robust_se, var, naive_var, conf_level, robust, ties,
-        fit.loglik_initial, fit.loglik_final, tests, conc, frame.height, n_events, n_dropped,
+        fit.loglik_initial, fit.loglik_final, tests, frame.height, n_events, n_dropped,
         fit.iterations, fit.converged, tuple(warnings), _model=model,
     )  # fmt: skip
 

@@ -23,13 +23,20 @@ from regsurv.survival._survdata import check_groups, prepare_survival_data
 ADJUST_METHODS = ("holm", "bonferroni", "none")
 
 
+def _json_float(v: float) -> float | str | None:
+    if v != v:
+        return None  # R's NA
+    if v in (float("inf"), float("-inf")):
+        return "Inf" if v > 0 else "-Inf"
+    return v
+
+
 def _jsonable(values: Any) -> Any:
+    """JSON-safe scalar or list: NaN -> None, infinities -> "Inf" / "-Inf"."""
     arr = np.asarray(values, dtype=float)
-    return (
-        [None if v != v else v for v in arr.ravel().tolist()]
-        if arr.ndim
-        else (None if arr != arr else float(arr))
-    )
+    if arr.ndim == 0:
+        return _json_float(float(arr))
+    return [_json_float(v) for v in arr.ravel().tolist()]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -134,7 +141,11 @@ def logrank_test(
     with E > 0) - 1 (print.survdiff). With ``weights`` (IPTW): the design-based test of
     ``survey::svylogrank(Surv(time, event) ~ group, svydesign(ids = ~1, weights = ~w))``:
     score of the weighted Cox model at beta = 0 (Efron ties) with a robust, with-replacement
-    variance; df = groups - 1. Rows with missing values are dropped and counted (n_dropped).
+    variance; df = groups - 1; ``expected`` = observed - score. With ``rho`` > 0 and weights,
+    the weight function is S(t-)^rho of the weighted pooled KM (survey's choice); with
+    ``strata`` and weights, risk sets and that KM are taken within each stratum (both
+    weighted variants are not in the R fixtures). Rows with missing values are dropped and
+    counted (n_dropped). Memory is O(distinct (stratum, time) cells x groups).
     """
     if rho < 0:
         raise ValueError(f"rho must be >= 0, got {rho!r}")
