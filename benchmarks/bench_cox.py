@@ -102,6 +102,8 @@ def run(n: int, p: int, skip_slow: bool, lifelines_per_row: dict) -> None:
             f"{label}  ours {ours_s:8.2f} s  iterations {ours.iterations}  "
             f"ours / (numpy pass × iterations) = {ours_s / (pass_s * ours.iterations):6.1f}"
         )
+        conc_s, _ = timed(lambda ours=ours: ours.concordance)
+        print(f"{'':{len(label)}}  ours concordance (lazy, first access) {conc_s:8.2f} s")
         # ours without robust for a weighted fit too, to show the sandwich cost
         if weighted:
             plain_s, _ = timed(

@@ -150,6 +150,24 @@ def test_smd_is_invariant_to_row_order_and_weight_scale(seed):
     assert_close(scaled.smd_before, base.smd_before, tier="invariance")
 
 
+def test_missing_covariate_values_are_left_out_of_that_covariate_only():
+    frame = pl.DataFrame(
+        {
+            "g": ["a", "a", "a", "b", "b", "b"],
+            "s": ["u", None, "v", "u", "v", "v"],
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 7.0],
+        }
+    )
+    w = np.array([1.0, 2.0, 1.0, 0.5, 1.0, 2.0])
+    full = balance_table(frame, treatment="g", covariates=["s", "x"], weights=w)
+    keep = frame["s"].is_not_null().to_numpy()
+    s_only = balance_table(frame.filter(keep), treatment="g", covariates=["s"], weights=w[keep])
+    x_only = balance_table(frame, treatment="g", covariates=["x"], weights=w)
+    assert_close(full.smd_after[:2], s_only.smd_after, tier="exact")
+    assert_close(full.smd_after[2:], x_only.smd_after, tier="exact")
+    assert full.warnings == ("covariate 's': 1 missing values left out",)
+
+
 def test_bad_input():
     frame = pl.DataFrame({"g": ["a", "b", None], "x": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match=r"treatment 'g' has 1 missing values in 3 rows"):

@@ -273,3 +273,4 @@ def test_result_round_trip():
     assert d["n_sets"] == 3 and d["n_matched"] == {"0": 3, "1": 3} and d["method"] == "nearest"
     assert repr(m).startswith("Matching(nearest, 3 sets of 1/0, caliper 1,")
     assert m.sets_frame().columns == ["matched_set", "1", "0"]
+    assert m.summary().rows() == [("0", 4, 3, 1), ("1", 3, 3, 0)]

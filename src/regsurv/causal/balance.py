@@ -21,9 +21,9 @@ import numpy as np
 import polars as pl
 
 from regsurv._frames import to_polars
-from regsurv.causal.propensity import treatment_classes
+from regsurv.causal.propensity import treatment_classes, treatment_codes
 from regsurv.causal.weights import Weights
-from regsurv.describe.smd import combine_smd, compare_groups, group_moments
+from regsurv.describe.smd import POOLED, combine_smd, compare_groups, group_moments
 
 __all__ = ["BalanceTable", "balance_table"]
 
@@ -165,13 +165,12 @@ def _covariate_rows(frame: pl.DataFrame, column: str) -> list[tuple[str | None, 
         levels = sorted(series.drop_nulls().cast(pl.String).unique().to_list())
     else:
         raise TypeError(f"covariate {column!r} has type {dtype}; use numeric, String or Enum")
-    labels = series.cast(pl.String)
-    missing = labels.is_null().to_numpy()
-    values = labels.fill_null("").to_numpy()
+    coded = series if isinstance(dtype, pl.Enum) else series.cast(pl.String).cast(pl.Enum(levels))
+    codes = coded.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
     rows = []
-    for level in levels:
-        x = (values == level).astype(float)
-        x[missing] = np.nan
+    for k, level in enumerate(levels):
+        x = (codes == k).astype(float)
+        x[codes < 0] = np.nan  # missing: left out of this covariate's moments
         rows.append((str(level), x))
     return rows
 
@@ -206,7 +205,12 @@ def balance_table(
         )
     w = _weights_array(frame, weights)
     classes = treatment_classes(frame[treatment])
-    group = frame[treatment].cast(pl.String).to_numpy().astype(object)
+    group = treatment_codes(frame[treatment], classes)  # integer labels: fast in describe.smd
+    groups = tuple(range(len(classes)))
+
+    def names(labels: tuple[Any, ...]) -> tuple[str, ...]:
+        return tuple(POOLED if g == POOLED else classes[g] for g in labels)
+
     comparisons = "vs_pooled" if rule == "vs_pooled" else "pairwise"
 
     variables, levels, binary, before, after, messages = [], [], [], [], [], []
@@ -216,13 +220,13 @@ def balance_table(
         if n_missing:
             messages.append(f"covariate {column!r}: {n_missing} missing values left out")
         for level, x in _covariate_rows(frame, column):
-            moments = group_moments(x, group, weights=w, groups=classes)
+            moments = group_moments(x, group, weights=w, groups=groups)
             raw = compare_groups(moments, comparisons=comparisons, weighted=False)
             variables.append(column)
             levels.append(level)
             binary.append(moments.binary)
             before.append(raw.estimate)
-            group1, group0 = tuple(map(str, raw.group1)), tuple(map(str, raw.group0))
+            group1, group0 = names(raw.group1), names(raw.group0)
             if w is not None:
                 adj = compare_groups(
                     moments, comparisons=comparisons, weighted=True, denominator=denominator

@@ -92,6 +92,18 @@ class Matching:
         """Rows in the matched sample per group."""
         return {c: int(np.sum(self.matched & (self.group == c))) for c in self.classes}
 
+    def summary(self) -> pl.DataFrame:
+        """Per group: n, n_matched, n_unmatched (MatchIt's ``nn`` table, one row per group)."""
+        matched = self.n_matched()
+        return pl.DataFrame(
+            {
+                "group": list(self.classes),
+                "n": [int(np.sum(self.group == c)) for c in self.classes],
+                "n_matched": [matched[c] for c in self.classes],
+                "n_unmatched": [self.n_unmatched[c] for c in self.classes],
+            }
+        )
+
     def to_frame(self) -> pl.DataFrame:
         """One row per input row: ``row`` (index), ``group``, ``matched_set`` (null), ``weight``."""
         return pl.DataFrame(

@@ -158,20 +158,26 @@ class PropensityModel:
         return terms
 
     def _design(self, frame: pl.DataFrame, terms: Sequence[_Term]) -> np.ndarray:
-        blocks = [np.ones((frame.height, 1))]
+        """Model matrix, intercept first, column-major (filled column by column)."""
+        X = np.empty((frame.height, 1 + sum(len(t.names) for t in terms)), order="F")
+        X[:, 0] = 1.0
+        j = 1
         for term in terms:
             series = frame[term.column]
             if term.levels is None:
-                blocks.append(series.cast(pl.Float64).to_numpy().reshape(-1, 1))
+                X[:, j] = series.cast(pl.Float64).to_numpy()
+                j += 1
                 continue
             codes, value, count = level_codes(series, term.levels)
             if value is not None:
                 raise ValueError(
                     f"covariate {term.column!r} has level {value!r} ({count} rows) not seen in fit"
                 )
-            kept = [k for k, lv in enumerate(term.levels) if lv != term.reference]
-            blocks.append((codes[:, None] == np.array(kept)[None, :]).astype(float))
-        return np.hstack(blocks)
+            for k, level in enumerate(term.levels):
+                if level != term.reference:
+                    X[:, j] = codes == k
+                    j += 1
+        return X
 
     # -- fit / predict ----------------------------------------------------------------------
     def fit(self, data: Any, *, treatment: str) -> PropensityModel:
@@ -194,16 +200,7 @@ class PropensityModel:
         terms = self._build_terms(frame)
         X = self._design(frame, terms)
         names = [name for term in terms for name in term.names]
-        messages = self._cell_warnings(X[:, 1:], names, codes, classes, treatment)
-        keep = np.ones(X.shape[1], dtype=bool)
-        for j, name in enumerate(names, start=1):
-            col = X[:, j]
-            if np.all(col == col[0]):
-                keep[j] = False
-                messages.append(
-                    f"covariate {name!r} is constant ({col[0]:g}) in all {frame.height} rows; "
-                    "its coefficient is not estimable and is set to NaN"
-                )
+        keep, messages = self._check_columns(X, names, codes, classes, treatment)
         X_fit = X if keep.all() else X[:, keep]
         fit = fit_multinomial(X_fit, codes, len(classes), tol=self.tol, max_iter=self.max_iter)
         if not fit.converged:
@@ -242,31 +239,41 @@ class PropensityModel:
         return self
 
     @staticmethod
-    def _cell_warnings(
+    def _check_columns(
         X: np.ndarray,
         names: Sequence[str],
         codes: np.ndarray,
         classes: Sequence[str],
         treatment: str,
-    ) -> list[str]:
-        """Dummy columns with no 1s (or only 1s) in some treatment group: the MLE is infinite."""
+    ) -> tuple[np.ndarray, list[str]]:
+        """Constant columns (not estimable: left out) and 0/1 columns with no 1s or only 1s in
+        some treatment group (empty cell: the MLE is infinite)."""
+        n = X.shape[0]
+        keep = np.ones(X.shape[1], dtype=bool)
+        sizes = np.bincount(codes, minlength=len(classes))
         messages = []
-        dummy = np.all((X == 0) | (X == 1), axis=0)
-        for j in np.flatnonzero(dummy):
+        for j, name in enumerate(names, start=1):
             col = X[:, j]
-            if np.all(col == col[0]):
+            low, high = col.min(), col.max()
+            if low == high:
+                keep[j] = False
+                messages.append(
+                    f"covariate {name!r} is constant ({low:g}) in all {n} rows; "
+                    "its coefficient is not estimable and is set to NaN"
+                )
+                continue
+            if low != 0.0 or high != 1.0 or not np.all((col == 0.0) | (col == 1.0)):
                 continue
             ones = np.bincount(codes, weights=col, minlength=len(classes))
-            sizes = np.bincount(codes, minlength=len(classes))
             for k, cls in enumerate(classes):
                 if ones[k] == 0 or ones[k] == sizes[k]:
                     which = "no" if ones[k] == 0 else "only"
                     messages.append(
                         f"empty cell: {treatment} group {cls!r} has {which} rows with "
-                        f"{names[j]!r} ({int(ones.sum())} such rows overall); the estimate is "
+                        f"{name!r} ({int(ones.sum())} such rows overall); the estimate is "
                         "infinite (separation)"
                     )
-        return messages
+        return keep, messages
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):

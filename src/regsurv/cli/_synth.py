@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from regsurv import synth
 
@@ -18,17 +17,19 @@ def _fail(message: str) -> None:
 
 
 def _print_check(report: synth.SynthCheck) -> None:
-    console = Console(soft_wrap=True)
-    table = Table(title="Synthetic PUF vs published figures (tolerance: see basis)")
-    for column in ("target", "generated", "tolerance", "", "basis"):
-        table.add_column(column, justify="right" if column != "basis" else "left")
-    table.add_column("figure", no_wrap=True)
+    """One line per published figure: target, generated, tolerance, status, basis, name."""
+    console = Console(soft_wrap=True, highlight=False)
+    console.print(f"{'target':>10} {'generated':>10} {'tolerance':>12} {'':6} {'basis':<24} figure")
     for c in report.checks:
-        status = "[green]ok[/]" if c.checked and c.ok else "[red]MISSED[/]" if c.checked else "-"
+        status = ("ok" if c.ok else "MISSED") if c.checked else "-"
+        style = "" if c.ok else "[red]"
         tolerance = "" if c.tolerance is None else f"{'log ' if c.log else ''}±{c.tolerance:.3g}"
-        table.add_row(f"{c.target:.4g}", f"{c.generated:.4g}", tolerance, status, c.basis, c.name)
-    console.print(table)
-    console.print(repr(report), highlight=False)
+        console.print(
+            f"{c.target:>10.6g} {c.generated:>10.6g} {tolerance:>12} {style}{status:6}"
+            f"{'[/]' if style else ''} {c.basis:<24} {c.name}",
+            markup=True,
+        )
+    console.print(repr(report))
 
 
 def synth_command(

@@ -65,55 +65,69 @@ class KaplanMeierDisplay:
         self.groups = list(groups) if groups is not None else list(dict.fromkeys(curves["group"]))
         self.suppressor = suppressor or Suppressor()
 
-    def plot(self, *, show_ci: bool = True, figsize: tuple[float, float] = (7.0, 5.2)) -> KaplanMeierDisplay:
+    def plot(self, *, show_ci: bool | None = None, figsize: tuple[float, float] = (7.0, 5.0)):
+        """Draw the curves (CI bands by default up to 4 groups) and the at-risk table."""
         plt = _pyplot()
+        show_ci = len(self.groups) <= 4 if show_ci is None else show_ci
         n_table = len(self.groups) if self.at_risk is not None else 0
-        heights = [4.0, 0.28 * n_table + 0.5] if n_table else [1.0]
-        fig, axes = plt.subplots(
-            len(heights), 1, figsize=(figsize[0], figsize[1] + 0.28 * n_table),
-            gridspec_kw={"height_ratios": heights}, squeeze=False,
-        )
-        ax = axes[0, 0]
+        if n_table:
+            fig, (ax, tax) = plt.subplots(
+                2, 1, sharex=True, figsize=(figsize[0], figsize[1] + 0.25 * n_table + 0.4),
+                gridspec_kw={"height_ratios": [figsize[1], 0.25 * n_table + 0.4]},
+            )
+        else:
+            fig, ax = plt.subplots(figsize=figsize)
         self.lines_ = {}
+        self.colours_ = {}
         for i, name in enumerate(self.groups):
             c = self.curves.filter(pl.col("group") == name).sort("time")
             if c.height == 0:
                 continue
             colour = PALETTE[i % len(PALETTE)]
+            self.colours_[name] = colour
             t = [0.0, *c["time"].to_list()]
             s = [1.0, *c["estimate"].to_list()]
-            (self.lines_[name],) = ax.step(t, s, where="post", color=colour, label=name, lw=1.6)
+            (self.lines_[name],) = ax.step(t, s, where="post", color=colour, label=name, lw=1.5)
             if show_ci:
-                lo = [1.0, *c["conf_low"].fill_nan(None).to_list()]
-                hi = [1.0, *c["conf_high"].fill_nan(None).to_list()]
-                lo = [v if v is not None else float("nan") for v in lo]
-                hi = [v if v is not None else float("nan") for v in hi]
+                lo = [1.0, *c["conf_low"].fill_nan(None).fill_null(float("nan")).to_list()]
+                hi = [1.0, *c["conf_high"].fill_nan(None).fill_null(float("nan")).to_list()]
                 ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.12, lw=0)
-        ax.set(xlabel=self.xlabel, ylabel=self.ylabel, ylim=(0, 1.02), title=self.title)
-        ax.set_xlim(left=0)
+        ax.set(ylabel=self.ylabel, ylim=(0, 1.02), title=self.title)
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, fontsize=8, loc="upper right")
         if n_table:
-            self._risk_table(axes[1, 0], ax)
+            ticks = sorted(set(self.at_risk["time"].to_list()))
+            ax.set_xticks(ticks)
+            ax.set_xlim(ticks[0] - 0.02 * ticks[-1], ticks[-1] * 1.03)
+            ax.tick_params(labelbottom=True)
+            ax.set_xlabel(self.xlabel)
+            self._risk_table(tax)
+        else:
+            ax.set_xlim(left=0)
+            ax.set_xlabel(self.xlabel)
         fig.tight_layout()
         self.ax_, self.figure_ = ax, fig
         return self
 
-    def _risk_table(self, tax: Any, ax: Any) -> None:
-        ticks = sorted(set(self.at_risk["time"].to_list()))
-        ax.set_xticks(ticks)
-        tax.set_xlim(ax.get_xlim())
-        tax.set_ylim(-0.5, len(self.groups) - 0.5)
-        tax.set_yticks(range(len(self.groups)))
-        tax.set_yticklabels(list(reversed(self.groups)), fontsize=7)
-        tax.set_xticks([])
+    def _risk_table(self, tax: Any) -> None:
+        rows = list(reversed(self.groups))
+        tax.set_ylim(-0.5, len(rows) - 0.5)
+        tax.set_yticks(range(len(rows)))
+        tax.set_yticklabels(rows, fontsize=7)
+        for label in tax.get_yticklabels():
+            label.set_color(self.colours_.get(label.get_text(), "black"))
+        tax.tick_params(axis="y", length=0, pad=12)
+        tax.tick_params(axis="x", bottom=False, labelbottom=False)
         for side in ("top", "right", "bottom", "left"):
             tax.spines[side].set_visible(False)
         tax.set_title("Number at risk", fontsize=8, loc="left")
-        for row, name in enumerate(reversed(self.groups)):
+        self.risk_texts_ = []
+        for row, name in enumerate(rows):
             sub = self.at_risk.filter(pl.col("group") == name)
             for t, n in zip(sub["time"].to_list(), sub["n_risk"].to_list(), strict=True):
-                tax.text(t, row, self.suppressor.count(n), ha="center", va="center", fontsize=7)
+                self.risk_texts_.append(
+                    tax.text(t, row, self.suppressor.count(n), ha="center", va="center", fontsize=7)
+                )
 
 
 def save_figure(figure: Any, directory: Path, stem: str) -> list[Path]:

@@ -123,21 +123,22 @@ def concordance_counts(
     tied_xy = float(((cw**2 - cw2) / 2).sum())
     denom = concordant + discordant + tied_x
 
-    # every row as the later member j of a pair (i dead, a_i <= b_j); influence per row
-    # (partner-weight sums) gives R's infinitesimal-jackknife SE of the concordance
-    bounds_all = np.column_stack([lo, rank, rank + 1, hi + 1])
-    late = _dominance(a, r_d, w_d, b, bounds_all, span, points_above=False)
-    influence = late[:, ::-1].copy()  # i above j in η: concordant for the pair
-    influence[dead] += counts
-    with np.errstate(invalid="ignore", divide="ignore"):
+    std_error = float("nan")
+    if denom > 0:
+        # every row as the later member j of a pair (i dead, a_i <= b_j); influence per row
+        # (partner-weight sums) gives R's infinitesimal-jackknife SE of the concordance
+        bounds_all = np.column_stack([lo, rank, rank + 1, hi + 1])
+        late = _dominance(a, r_d, w_d, b, bounds_all, span, points_above=False)
+        influence = late[:, ::-1].copy()  # i above j in η: concordant for the pair
+        influence[dead] += counts
         somers = (concordant - discordant) / denom
         dfbeta = weight * (
             (influence[:, 0] - influence[:, 2]) / denom - somers / denom * influence.sum(axis=1)
         )
-    if cluster is not None:
-        _, cluster_index = np.unique(cluster, return_inverse=True)
-        dfbeta = np.bincount(cluster_index, weights=dfbeta)
-    std_error = float(np.sqrt((dfbeta**2).sum() / 4)) if denom > 0 else float("nan")
+        if cluster is not None:
+            _, cluster_index = np.unique(cluster, return_inverse=True)
+            dfbeta = np.bincount(cluster_index, weights=dfbeta)
+        std_error = float(np.sqrt((dfbeta**2).sum() / 4))
     return {
         "concordant": concordant,
         "discordant": discordant,

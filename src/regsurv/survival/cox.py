@@ -26,14 +26,10 @@ TIES = ("efron", "breslow")
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _CoxModel:
-    """What type3() and zph() need to refit or re-evaluate (rows already complete)."""
+    """What type3(), zph() and the concordance need (complete rows, input order)."""
 
-    frame: pl.DataFrame
-    time: str
-    event: str
     ties: str
     design: tuple[DesignTerm, ...]
-    x: np.ndarray
     time_values: np.ndarray
     event_values: np.ndarray
     weight_values: np.ndarray
@@ -108,9 +104,13 @@ class CoxResult:
             eta[m.data.order] = m.data.x @ m.fit.beta_scaled
             self._concordance.update(
                 concordance_counts(
-                    m.time_values, m.event_values, eta, m.weight_values, m.stratum_values,
+                    m.time_values,
+                    m.event_values,
+                    eta,
+                    m.weight_values,
+                    m.stratum_values,
                     m.cluster_values,
-                )  # fmt: skip
+                )
             )
         return dict(self._concordance)
 
@@ -193,8 +193,8 @@ class CoxResult:
                 stat.append(float(b[ok] @ np.linalg.solve(v, b[ok])) if ok.any() else np.nan)
                 dfs.append(int(ok.sum()))
             elif test == "lr":
-                cols = np.setdiff1d(np.arange(model.x.shape[1]), idx)
-                reduced = _fit_arrays(model, model.x[:, cols])
+                cols = np.setdiff1d(np.arange(model.data.x.shape[1]), idx)
+                reduced = _refit_without(model, cols)
                 stat.append(2 * (self.loglik - reduced.loglik_final))
                 dfs.append(int((~np.isnan(self.estimate[idx])).sum()))
             else:
@@ -239,15 +239,13 @@ def _chi2_test(statistic: float, df: int) -> dict[str, float]:
     return {"statistic": statistic, "df": df, "p_value": float(stats.chi2.sf(statistic, df))}
 
 
-def _fit_arrays(model: _CoxModel, x: np.ndarray) -> _cox.CoxFit:
+def _refit_without(model: _CoxModel, columns: np.ndarray) -> _cox.CoxFit:
+    """Refit on the same rows with only ``columns`` of the design (drop1)."""
+    order = model.data.order
     data = _cox.prepare(
-        model.time_values,
-        model.event_values,
-        x,
-        model.weight_values,
-        model.stratum_values,
-        model.ties,
-    )
+        model.time_values[order], model.event_values[order], model.data.x[:, columns],
+        model.weight_values[order], model.stratum_values[order], model.ties,
+    )  # fmt: skip
     return _cox.newton_raphson(data)
 
 
@@ -440,9 +438,7 @@ def cox_ph(
         k: tests[k] for k in ("likelihood_ratio", "wald", "score", "robust_score") if k in tests
     }
 
-    model = _CoxModel(
-        frame, time, event, ties, design, x, t, e, w, stratum, cluster_codes, data_, fit
-    )
+    model = _CoxModel(ties, design, t, e, w, stratum, cluster_codes, data_, fit)
     return CoxResult(
         names, beta, se, robust_se, var, naive_var, conf_level, robust, ties,
         fit.loglik_initial, fit.loglik_final, tests, frame.height, n_events, n_dropped,

@@ -184,8 +184,11 @@ def _draw_by_label(
 # -- cohort-like rows --------------------------------------------------------------------------
 
 
-def _cohort_block(rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray, cls: np.ndarray):
-    """Rows that satisfy the paper's criteria up to SP (the cohort and its late exclusions)."""
+def _cohort_block(
+    rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray, cls: np.ndarray
+) -> np.ndarray:
+    """Rows that satisfy the paper's criteria up to SP (the cohort and its late exclusions);
+    returns their linear predictor (Table 3's log hazard ratios)."""
     n = idx.size
     c = m.params["cohort"]
     group = cls - FIRST_COHORT
@@ -241,7 +244,6 @@ def _cohort_block(rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray
     size = GroupTable(SIZE_LEVELS, known).draw(rng, group)
     size_unknown = rng.random(n) < (size_table.counts[-1] / size_table.counts.sum(axis=0))[group]
     r.i("tumor_size")[idx] = size
-    r.i("tumor_size_known")[idx] = ~size_unknown
     r.i("size_mm")[idx] = _size_codes(rng, m, size, size_unknown)
     margin_table = m.tables["margins"]
     margins = GroupTable(MARGIN_LEVELS, margin_table.counts[:2]).draw(rng, group)
@@ -249,7 +251,6 @@ def _cohort_block(rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray
         rng.random(n) < (margin_table.counts[2] / margin_table.counts.sum(axis=0))[group]
     )
     r.i("margins")[idx] = margins
-    r.i("margins_known")[idx] = ~margin_unknown
     margin_label = np.where(margin_unknown, "unknown", _pick(MARGIN_LEVELS, margins))
     r.s("RX_SUMM_SURGICAL_MARGINS")[idx] = _draw_by_label(rng, m, "margin_codes", margin_label)
 
@@ -287,9 +288,7 @@ def _cohort_block(rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray
     r.s("SEQUENCE_NUMBER")[idx] = seq
 
     lp = (
-        np.asarray([0.0, m.log_hr["treatment:Metastasectomy"], _lhr(m, "treatment:Non-surgical")])[
-            group
-        ]
+        _levels_lhr(m, "treatment", GROUPS)[group]
         + (age > 55) * m.log_hr["age_group:>55"]
         + (r.s("SEX")[idx] == "1") * m.log_hr["sex:Male"]
         + (cd != "0") * m.log_hr["charlson_deyo:1+"]
@@ -300,11 +299,6 @@ def _cohort_block(rng: np.random.Generator, m: _Model, r: _Rows, idx: np.ndarray
         + margins * m.log_hr["margins:Positive"]
     )
     return lp
-
-
-def _lhr(m: _Model, prefix: str) -> float:
-    (value,) = (v for k, v in m.log_hr.items() if k.startswith(prefix))
-    return value
 
 
 def _levels_lhr(m: _Model, variable: str, levels: tuple[str, ...]) -> np.ndarray:
@@ -462,10 +456,6 @@ def _d(rng: np.random.Generator, key: str, n: int) -> np.ndarray:
     return _draw_codes(rng, model().codes[f"fields:{key}"], n)
 
 
-def _set(target: np.ndarray, mask: np.ndarray, values) -> None:
-    target[mask] = values
-
-
 def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.ndarray) -> None:
     q = m.params["rates"]
     n = r.n
@@ -496,8 +486,7 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     unknown_chemo = early & (rng.random(n) < q["chemo_unknown"])
     chemo_code[unknown_chemo] = np.where(rng.random(int(unknown_chemo.sum())) < 0.5, "88", "99")
     r.s("RX_SUMM_CHEMO")[:] = chemo_code
-    r.s("RX_SUMM_SYSTEMIC_SUR_SEQ")[:] = "0"
-    _set(r.s("RX_SUMM_SYSTEMIC_SUR_SEQ"), chemo & sp, _d(rng, "systemic_seq", n)[chemo & sp])
+    r.s("RX_SUMM_SYSTEMIC_SUR_SEQ")[:] = np.where(chemo & sp, _d(rng, "systemic_seq", n), "0")
     r.i("DX_CHEMO_STARTED_DAYS")[chemo] = rng.integers(14, 180, n)[chemo]
 
     # Radiation kind: 0 none, 1 soft tissue > 45 Gy, 2 soft tissue <= 45 Gy, 3 another volume.

@@ -340,15 +340,15 @@ def _survival_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
     from regsurv.survival import kaplan_meier
 
     out = []
-    for section, column in (
-        ("groups3", "treatment"),
-        ("histology", "histology"),
-        ("groups8", "treatment8"),
+    for section, column, figures in (
+        ("groups3", "treatment", targets["survival"]["groups3"]),
+        ("histology", "histology", targets["survival"]["histology"]),
+        ("groups8", "treatment8", targets["groups8"]),
     ):
         data = cohort.select("os_years", "death", pl.col(column).cast(pl.String).alias("g"))
         data = data.drop_nulls()
         curves = kaplan_meier(data, time="os_years", event="death", group="g")
-        for level, values in targets["survival"].get(section, {}).items():
+        for level, values in figures.items():
             if level not in curves.curves:
                 continue
             curve = curves[level]
