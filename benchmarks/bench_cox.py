@@ -7,13 +7,14 @@ without case weights (non-integer weights => robust sandwich variance, as IPTW).
 times, the speed-up over each competitor, the largest coefficient difference (same answers),
 and our time relative to one numpy pass over X (X @ β) times the number of Newton iterations.
 R is not installed here, so the "≥ 5× faster than R coxph" target cannot be measured.
-lifelines cases whose time, extrapolated linearly from the 100,000-row run, exceeds 2 minutes
-are skipped and reported as such.
+Each lifelines fit runs in a forked process stopped after 2 minutes (reported as "> 2 min").
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import queue as queue_module
 import time
 import warnings
 
@@ -24,7 +25,6 @@ import polars as pl
 from regsurv.survival import cox_ph
 
 LIFELINES_LIMIT_S = 120.0
-PILOT_ROWS = 20_000
 
 
 def _lifelines_fit(pdf: pd.DataFrame, covs: list[str], weighted: bool, robust: bool):
@@ -42,12 +42,30 @@ def _lifelines_fit(pdf: pd.DataFrame, covs: list[str], weighted: bool, robust: b
         )
 
 
-def _lifelines_pilot(p: int, weighted: bool, robust: bool) -> float:
-    """Seconds per row of lifelines on a 20,000-row sample (to skip runs over 2 minutes)."""
-    pdf = simulate(PILOT_ROWS, p).to_pandas()
-    covs = [f"x{j}" for j in range(p)]
-    seconds, _ = timed(lambda: _lifelines_fit(pdf, covs, weighted, robust))
-    return seconds / PILOT_ROWS
+def _lifelines_summary(pdf: pd.DataFrame, covs: list[str], weighted: bool, robust: bool):
+    fit = _lifelines_fit(pdf, covs, weighted, robust)
+    return fit.params_.to_numpy(), fit.standard_errors_.to_numpy()
+
+
+def _with_time_limit(fn, limit_s: float):
+    """Run ``fn`` in a forked process; (seconds, result) or None when it exceeds ``limit_s``."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+
+    def target() -> None:
+        start = time.perf_counter()
+        out = fn()
+        queue.put((time.perf_counter() - start, out))
+
+    process = context.Process(target=target)
+    process.start()
+    try:
+        return queue.get(timeout=limit_s)
+    except queue_module.Empty:
+        return None
+    finally:
+        process.kill()
+        process.join()
 
 
 def simulate(n: int, p: int, seed: int = 20220107) -> pl.DataFrame:
@@ -81,86 +99,72 @@ def numpy_pass(x: np.ndarray) -> float:
     return timed(lambda: x @ beta, repeat=3)[0]
 
 
-def run(n: int, p: int, skip_slow: bool, lifelines_per_row: dict) -> None:
+def run(n: int, p: int, skip_slow: bool) -> None:
     frame = simulate(n, p)
     covs = [f"x{j}" for j in range(p)]
     x = frame.select(covs).to_numpy()
     pass_s = numpy_pass(x)
     pdf = frame.to_pandas()
     for weighted in (False, True):
-        label = f"n={n:>9,} p={p:>2} {'weights+robust' if weighted else 'unweighted    '}"
-        ours_s, ours = timed(
-            lambda weighted=weighted: cox_ph(
-                frame,
-                time="months",
-                event="death",
-                covariates=covs,
-                weights="w" if weighted else None,
-            )
-        )
-        print(
-            f"{label}  ours {ours_s:8.2f} s  iterations {ours.iterations}  "
-            f"ours / (numpy pass × iterations) = {ours_s / (pass_s * ours.iterations):6.1f}"
-        )
-        conc_s, _ = timed(lambda ours=ours: ours.concordance)
-        print(f"{'':{len(label)}}  ours concordance (lazy, first access) {conc_s:8.2f} s")
-        # ours without robust for a weighted fit too, to show the sandwich cost
-        if weighted:
-            plain_s, _ = timed(
-                lambda: cox_ph(
+        label = f"n={n:>9,} p={p:>2} {'weights' if weighted else 'unweighted'}"
+        ours, ours_s = {}, {}
+        for robust in (False, True):
+            ours_s[robust], ours[robust] = timed(
+                lambda weighted=weighted, robust=robust: cox_ph(
                     frame,
                     time="months",
                     event="death",
                     covariates=covs,
-                    weights="w",
-                    robust=False,
+                    weights="w" if weighted else None,
+                    robust=robust,
                 )
             )
-            print(f"{'':{len(label)}}  ours without robust SE {plain_s:8.2f} s")
-        # statsmodels PHReg (Efron); weights are not supported in PHReg's fit for Efron ties
-        if not weighted:
-            try:
-                import statsmodels.duration.hazard_regression as hr
-
-                sm_s, sm = timed(
-                    lambda: hr.PHReg(
-                        pdf["months"].to_numpy(), x, status=pdf["death"].to_numpy(), ties="efron"
-                    ).fit()
-                )
-                diff = np.max(np.abs(np.asarray(sm.params) - ours.estimate))
-                print(
-                    f"{'':{len(label)}}  statsmodels PHReg {sm_s:8.2f} s  "
-                    f"ratio {sm_s / ours_s:7.1f}x"
-                    f"  max|Δβ| {diff:.1e}"
-                )
-            except Exception as exc:
-                print(f"{'':{len(label)}}  statsmodels failed: {exc}")
-        for robust in (False, True):
-            key = (p, weighted, robust)
-            if key not in lifelines_per_row and n > PILOT_ROWS:
-                lifelines_per_row[key] = _lifelines_pilot(p, weighted, robust)
-            if key in lifelines_per_row:
-                expected = lifelines_per_row[key] * n
-                if (skip_slow and n > 100_000) or expected > LIFELINES_LIMIT_S:
-                    print(
-                        f"{'':{len(label)}}  lifelines robust={robust}: skipped (expected "
-                        f"~{expected:.0f} s > {LIFELINES_LIMIT_S:.0f} s)"
-                    )
-                    continue
-            ll_s, ll = timed(
-                lambda robust=robust, weighted=weighted: _lifelines_fit(pdf, covs, weighted, robust)
-            )
-            lifelines_per_row[key] = ll_s / n
-            diff = np.max(np.abs(ll.params_.to_numpy() - ours.estimate))
-            se_ours = ours.robust_std_error if robust else ours.std_error
-            se_diff = (
-                np.max(np.abs(ll.standard_errors_.to_numpy() / se_ours - 1))
-                if robust == ours.robust
-                else float("nan")
-            )
+            fit = ours[robust]
             print(
-                f"{'':{len(label)}}  lifelines robust={robust!s:5} {ll_s:8.2f} s  "
-                f"ratio {ll_s / ours_s:7.1f}x  max|Δβ| {diff:.1e}  max rel ΔSE {se_diff:.1e}"
+                f"{label:32} robust={robust!s:5}  ours {ours_s[robust]:8.2f} s  iterations "
+                f"{fit.iterations}  ours / (numpy pass × iterations) = "
+                f"{ours_s[robust] / (pass_s * fit.iterations):6.1f}"
+            )
+        conc_s, _ = timed(lambda fit=ours[True]: fit.concordance)
+        print(f"{'':32} ours concordance (lazy, on first access) {conc_s:8.2f} s")
+        if not weighted:  # statsmodels PHReg: Efron, unweighted
+            import statsmodels.duration.hazard_regression as hr
+
+            sm_s, sm = timed(
+                lambda: hr.PHReg(
+                    pdf["months"].to_numpy(), x, status=pdf["death"].to_numpy(), ties="efron"
+                ).fit()
+            )
+            diff = np.max(np.abs(np.asarray(sm.params) - ours[False].estimate))
+            print(
+                f"{'':32} statsmodels PHReg {sm_s:8.2f} s  ratio {sm_s / ours_s[False]:7.1f}x  "
+                f"max|Δβ| {diff:.1e}"
+            )
+        for robust in (False, True):
+            if skip_slow and n > 100_000:
+                print(f"{'':32} lifelines robust={robust}: skipped (--skip-slow)")
+                continue
+            outcome = _with_time_limit(
+                lambda robust=robust, weighted=weighted: _lifelines_summary(
+                    pdf, covs, weighted, robust
+                ),
+                LIFELINES_LIMIT_S,
+            )
+            if outcome is None:
+                print(
+                    f"{'':32} lifelines robust={robust!s:5} stopped after "
+                    f"{LIFELINES_LIMIT_S:.0f} s (> 2 minutes): ratio > "
+                    f"{LIFELINES_LIMIT_S / ours_s[robust]:.0f}x"
+                )
+                continue
+            ll_s, (params, errors) = outcome
+            fit = ours[robust]
+            se_ours = fit.robust_std_error if robust else fit.std_error
+            diff = np.max(np.abs(params - fit.estimate))
+            print(
+                f"{'':32} lifelines robust={robust!s:5} {ll_s:8.2f} s  ratio "
+                f"{ll_s / ours_s[robust]:7.1f}x  max|Δβ| {diff:.1e}"
+                f"  max rel ΔSE {np.max(np.abs(errors / se_ours - 1)):.1e}"
             )
 
 
@@ -170,10 +174,9 @@ def main() -> None:
     parser.add_argument("--covariates", type=int, nargs="+", default=[10, 30])
     parser.add_argument("--skip-slow", action="store_true", help="skip lifelines beyond 100k rows")
     args = parser.parse_args()
-    lifelines_per_row: dict = {}
     for p in args.covariates:
         for n in sorted(args.sizes):
-            run(n, p, args.skip_slow, lifelines_per_row)
+            run(n, p, args.skip_slow)
 
 
 if __name__ == "__main__":

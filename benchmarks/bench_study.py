@@ -50,7 +50,9 @@ def main() -> None:
         wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"process wall {wall:.1f} s (run_study {result['wall']:.1f} s), peak RSS {peak_mb:.0f} MB")
+    print(
+        f"process wall {wall:.1f} s (run_study {result['wall']:.1f} s), peak RSS {peak_mb:.0f} MB"
+    )
     print(f"cohort {result['cohort']:,} patients; errors: {result['errors'] or 'none'}")
     for step, seconds in result["steps"].items():
         print(f"  {step:<12} {seconds:7.2f} s")

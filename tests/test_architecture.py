@@ -13,10 +13,23 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "regsurv"
 
-ORDER = ["testing", "studies", "io", "cohort", "describe", "survival", "causal", "synth", "report", "pipeline", "cli"]
+ORDER = [
+    "testing",
+    "studies",
+    "io",
+    "cohort",
+    "describe",
+    "survival",
+    "causal",
+    "synth",
+    "report",
+    "pipeline",
+    "cli",
+]
 NUMERICS = {"describe", "survival", "causal"}
 FORBIDDEN_IN_NUMERICS = {"matplotlib", "regsurv.io", "regsurv.report", "docx", "great_tables"}
-# synth may call cohort and io (it checks itself against the study's criteria); nothing else imports synth
+# synth may call cohort and io (it checks itself against the study's criteria); nothing else
+# imports synth
 # except pipeline and cli (the default data source).
 ALLOWED_EXTRA = {"synth": {"io", "cohort", "testing"}}
 
@@ -33,7 +46,11 @@ def _imports(path: Path) -> set[str]:
 
 
 def _modules() -> list[tuple[str, Path]]:
-    return [(p.relative_to(SRC).parts[0], p) for p in SRC.rglob("*.py") if len(p.relative_to(SRC).parts) > 1]
+    return [
+        (p.relative_to(SRC).parts[0], p)
+        for p in SRC.rglob("*.py")
+        if len(p.relative_to(SRC).parts) > 1
+    ]
 
 
 @pytest.mark.parametrize(("stage", "path"), _modules(), ids=lambda v: str(v))
@@ -55,7 +72,11 @@ def test_stage_imports_flow_one_way(stage: str, path: Path) -> None:
     "path", [p for s, p in _modules() if s in NUMERICS], ids=lambda p: str(p.relative_to(SRC))
 )
 def test_numerics_never_import_io_report_or_plotting(path: Path) -> None:
-    bad = {n for n in _imports(path) if any(n == f or n.startswith(f + ".") for f in FORBIDDEN_IN_NUMERICS)}
+    bad = {
+        n
+        for n in _imports(path)
+        if any(n == f or n.startswith(f + ".") for f in FORBIDDEN_IN_NUMERICS)
+    }
     assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
 
 

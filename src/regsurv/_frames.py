@@ -8,7 +8,8 @@ import polars as pl
 
 
 def to_polars(data: Any) -> pl.DataFrame:
-    """Return `data` as a polars DataFrame (pandas frames are converted; LazyFrames collected)."""
+    """Return `data` as a polars DataFrame (pandas frames are converted, Categorical columns to
+    ``Enum`` in their declared order; LazyFrames are collected)."""
     if isinstance(data, pl.DataFrame):
         return data
     if isinstance(data, pl.LazyFrame):
@@ -18,5 +19,13 @@ def to_polars(data: Any) -> pl.DataFrame:
     except ImportError:  # pragma: no cover - pandas is optional
         pd = None
     if pd is not None and isinstance(data, pd.DataFrame):
-        return pl.from_pandas(data)
+        frame = pl.from_pandas(data)
+        # pl.from_pandas loses the declared order of Categorical columns; keep it as Enum levels
+        # (the first category is the reference level everywhere in regsurv).
+        casts = [
+            pl.col(str(column)).cast(pl.String).cast(pl.Enum([str(c) for c in dtype.categories]))
+            for column, dtype in data.dtypes.items()
+            if isinstance(dtype, pd.CategoricalDtype)
+        ]
+        return frame.with_columns(casts) if casts else frame
     raise TypeError(f"expected a polars or pandas DataFrame, got {type(data).__name__}")

@@ -72,6 +72,22 @@ def test_iptw_cox_matches_r(key, ties, weights):
     assert cox.n_obs == expected["n"] and cox.n_events == expected["nevent"]
 
 
+def test_iptw_cox_with_adjustment_covariates_matches_r():
+    expected = REF["iptw_cox_plus_nonbalance_covariates__efron"]["result"]
+    cox = _fit(adjust=["sizegrp", "histology", "margins"]).cox
+    assert cox.n_obs == expected["n"] and cox.n_dropped == 1124 - expected["n"]
+    assert_close(cox.estimate, expected["coefficients"]["coef"], tier="optimizer")
+    assert_close(cox.robust_std_error, expected["coefficients"]["robust_se"], tier="optimizer")
+
+
+def test_weighted_cox_zph_matches_r():
+    expected = REF["iptw_cox__efron__zph_km"]["result"]["table"]
+    zph = _fit().cox.zph("km")
+    assert list(zph.terms) == expected["rownames"]
+    assert_close(zph.statistic, [row[0] for row in expected["values"]], tier="optimizer")
+    assert_close(zph.p_value, [row[2] for row in expected["values"]], tier="optimizer")
+
+
 def test_svycoxph_se_is_robust_se_times_finite_sample_factor():
     sv = REF["svycoxph"]["result"]
     cox = _fit().cox
@@ -105,7 +121,12 @@ def test_weights_object_column_and_scale_agree():
         treatment="arm", weights="w", logrank=False,
     )  # fmt: skip
     scaled = _fit(weights=3.7 * FINAL)  # HR, robust SE and KM are invariant to the weight scale
-    for other in (from_column, scaled):
+    from_pandas = iptw_survival(
+        data.to_pandas(), time="os_months", event="vital_status", treatment="arm",
+        weights=FINAL, logrank=False,
+    )  # fmt: skip
+    assert from_pandas.classes == ARMS
+    for other in (from_column, scaled, from_pandas):
         assert_close(other.cox.estimate, from_object.cox.estimate, tier="invariance")
         assert_close(other.cox.robust_std_error, from_object.cox.robust_std_error,
                      tier="invariance")  # fmt: skip

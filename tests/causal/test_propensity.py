@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from fractions import Fraction as F  # noqa: N817 - house style §5
 
@@ -105,15 +106,17 @@ def test_row_order_and_pandas_input_do_not_matter(model):
     perm = np.random.default_rng(7).permutation(data.height)
     shuffled = PropensityModel(PS_COVARIATES).fit(data[perm], treatment="arm")
     assert_close(shuffled.coef_, model.coef_, tier="invariance")
-    # pandas input (string columns: levels sorted, as R's factor() of a character vector)
-    as_strings = data.with_columns(pl.col(pl.Enum).cast(pl.String))
-    from_polars = PropensityModel(PS_COVARIATES).fit(as_strings, treatment="arm")
-    from_pandas = PropensityModel(PS_COVARIATES).fit(as_strings.to_pandas(), treatment="arm")
-    assert list(from_pandas.classes_) == sorted(from_polars.classes_)
-    assert_close(from_pandas.coef_, from_polars.coef_, tier="invariance")
-    assert_close(from_pandas.predict_proba(as_strings), from_polars.predict_proba(as_strings),
+    # pandas input: Categorical columns keep their declared order (R's factor levels)
+    from_pandas = PropensityModel(PS_COVARIATES).fit(data.to_pandas(), treatment="arm")
+    assert list(from_pandas.classes_) == list(model.classes_)
+    assert_close(from_pandas.coef_, model.coef_, tier="invariance")
+    assert_close(from_pandas.predict_proba(data.to_pandas()), model.predict_proba(data),
                  tier="invariance")  # fmt: skip
-    reordered = from_polars.predict_proba(as_strings)[:, [2, 0, 1]]  # sorted -> R level order
+    # string columns: levels sorted, as R's factor() of a character vector
+    as_strings = data.with_columns(pl.col(pl.Enum).cast(pl.String))
+    from_strings = PropensityModel(PS_COVARIATES).fit(as_strings.to_pandas(), treatment="arm")
+    assert list(from_strings.classes_) == sorted(model.classes_)
+    reordered = from_strings.predict_proba(as_strings)[:, [2, 0, 1]]  # sorted -> R level order
     assert_close(reordered, model.predict_proba(data), tier="invariance")
 
 
@@ -125,6 +128,9 @@ def test_summary_frame(model):
     assert frame.height == 2 * 14
     assert_close(frame["estimate"].to_numpy(), np.ravel(NEWTON["coefficients"]["values"]))
     assert "converged=True" in repr(model)
+    info = json.loads(json.dumps(model.to_dict()))
+    assert info["classes"] == list(model.classes_) and info["converged"] is True
+    assert_close(info["loglik"], NEWTON["loglik"], tier="software")
 
 
 def test_empty_cell_warns_naming_the_level():

@@ -50,6 +50,16 @@ def test_zepid_overlap_weights_by_hand(zepid_ps):
     assert_close(w.values, expected, tier="exact")
 
 
+def test_three_group_overlap_weights_by_hand():
+    # Li & Li 2019: w = h / e_k, h = 1 / sum_l 1 / e_l. Row (1/2, 1/4, 1/4): h = 1/10, so the
+    # weight is 1/5 in group a and 2/5 in b or c; row (1/3, 1/3, 1/3): h = 1/9, weight 1/3.
+    ps = np.array([[1 / 2, 1 / 4, 1 / 4]] * 3 + [[1 / 3, 1 / 3, 1 / 3]])
+    w = iptw_weights(ps, ["a", "b", "c", "a"], estimand="ATO", stabilized=False, normalize=False)
+    assert_close(w.values, [F(1, 5), F(2, 5), F(2, 5), F(1, 3)], tier="exact")
+    assert_close(np.asarray(w), w.values, tier="exact")
+    assert w.method == "ATO, unstabilized" and len(w) == 4
+
+
 @pytest.mark.parametrize(
     ("stabilized", "normalize", "key"),
     [

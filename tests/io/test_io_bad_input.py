@@ -280,3 +280,11 @@ def test_lower_case_csv_header_names_the_puf_fields(tmp_path: Path) -> None:
     lowered = "\n".join([header.lower().replace("puf_case_id", " puf_case_id "), *rows]) + "\n"
     frame = read_puf(_csv(tmp_path, lowered))
     assert_frame_equal(frame, read_puf(_csv(tmp_path, GOOD_CSV, "upper.csv")))
+
+
+def test_blank_to_null_strips_padding_only() -> None:
+    from regsurv.io._raw import blank_to_null
+
+    values = ["01", " 01", "01 ", "\t7\t", "", "   ", None, "c 1", " a b "]
+    out = pl.DataFrame({"v": values}).select(blank_to_null(pl.col("v")))["v"].to_list()
+    assert out == ["01", "01", "01", "7", None, None, None, "c 1", "a b"]

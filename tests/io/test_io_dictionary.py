@@ -268,3 +268,19 @@ def test_study_codes_of_the_spec_are_present() -> None:
 
 def test_dictionary_is_loaded_once() -> None:
     assert load_dictionary() is load_dictionary()
+
+
+def test_pad_width_of_codes() -> None:
+    fields = load_dictionary().fields
+    widths = {
+        name: fields[name].pad_width
+        for name in ("RACE", "INSURANCE_STATUS", "TUMOR_SIZE", "HISTOLOGY", "TNM_CLIN_T", "AGE")
+    }
+    assert widths == {
+        "RACE": 2,
+        "INSURANCE_STATUS": 1,
+        "TUMOR_SIZE": 3,
+        "HISTOLOGY": None,
+        "TNM_CLIN_T": None,
+        "AGE": None,
+    }

@@ -116,8 +116,10 @@ def test_results_json_holds_every_estimate(study_run):
     assert "treatment:Metastasectomy" in json.dumps(terms)
     assert set(r["propensity"]) >= {"weights", "balance", "iptw"}
     assert set(r["matching"]) >= {"n_matched", "balance", "survival"}
-    assert abs(sum(row["sum"] for row in r["propensity"]["weights"][:-1]) -
-               r["propensity"]["n_obs"]) < 1e-6
+    assert (
+        abs(sum(row["sum"] for row in r["propensity"]["weights"][:-1]) - r["propensity"]["n_obs"])
+        < 1e-6
+    )
 
 
 def test_html_is_self_contained(study_run):
@@ -310,9 +312,11 @@ def test_suppressed_run_with_profile_r_and_no_network(tmp_path, no_network):
 
     r = json.loads((out / "results.json").read_text())
     for key, value in walk(r):
-        if key in ("n", "n_risk", "n_event", "n_events", "n_obs", "observed") and isinstance(
-            value, (int, float)
-        ) and not isinstance(value, bool):
+        if (
+            key in ("n", "n_risk", "n_event", "n_events", "n_obs", "observed")
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
             assert not 0 < value < 11, (key, value)
 
     html = (out / "report.html").read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -152,6 +153,12 @@ def test_factor_coding_reference_and_names() -> None:
         "hr_conf_high", "statistic", "p_value",
     ]  # fmt: skip
     assert fit.type3().terms == ("arm",) and fit.type3().df[0] == 2
+    zph = fit.zph()
+    assert zph.terms == ("arm", "GLOBAL") and zph.df.tolist() == [2, 2]
+    for table in (fit.type3("lr"), zph):
+        json.dumps(table.to_dict())
+    json.dumps(fit.to_dict())
+    assert "\n" not in repr(fit) and repr(fit).startswith("CoxResult(")
 
 
 @pytest.mark.parametrize(

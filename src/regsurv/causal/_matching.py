@@ -127,13 +127,39 @@ def nearest_with_replacement(
     return treated_rows, np.where(ok, chosen, NO_MATCH)
 
 
-def _perimeter(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Perimeter of the triangles with vertices ``a, b, c`` (Euclidean; last axis = coordinates)."""
-    return (
-        np.linalg.norm(a - b, axis=-1)
-        + np.linalg.norm(a - c, axis=-1)
-        + np.linalg.norm(b - c, axis=-1)
-    )
+class _Positions:
+    """Distinct score positions of one group, each with its rows in row order (a stack).
+
+    Patients with identical scores (common with categorical covariates) share a position; the
+    position stays available while it has rows left, and hands them out lowest row first.
+    """
+
+    def __init__(self, coords: np.ndarray, rows: np.ndarray) -> None:
+        x = coords[rows]
+        # sort by coordinates, then row (np.lexsort: last key first); equal rows -> one position
+        order = np.lexsort((rows, *x.T[::-1]))
+        xs = x[order]
+        new = np.ones(rows.size, dtype=bool)
+        new[1:] = np.any(xs[1:] != xs[:-1], axis=1)
+        starts = np.flatnonzero(new)
+        self.coords = xs[starts]
+        self.rows = rows[order].tolist()
+        counts = np.diff(np.append(starts, rows.size))
+        ends = np.cumsum(counts)
+        self.next = (ends - counts).tolist()  # next row to hand out, per position
+        self.end = ends.tolist()
+        self.exhausted = np.zeros(starts.size, dtype=bool)
+
+    def first_row(self, positions: np.ndarray) -> np.ndarray:
+        """The row each position would hand out next (for tie-breaking)."""
+        return np.array([self.rows[self.next[p]] for p in positions.tolist()], dtype=np.int64)
+
+    def take(self, position: int) -> int:
+        row = self.rows[self.next[position]]
+        self.next[position] += 1
+        if self.next[position] == self.end[position]:
+            self.exhausted[position] = True
+        return row
 
 
 def greedy_triplets(
@@ -149,38 +175,38 @@ def greedy_triplets(
 
     ``coords`` (n, d) are scaled so that the caliper is a radius in the max (Chebyshev) norm: a
     triplet is admissible when every pair of its members is within ``caliper`` on every
-    coordinate. Reference units (``visit``, in visiting order) each take, among the
-    ``n_candidates`` nearest still-available units of each other group, the admissible pair with
-    the smallest triangle perimeter (Euclidean; ties: the nearer candidates first). The
-    candidates come from one batched k-nearest query per chunk of reference units (trees rebuilt
-    on the still-available units per chunk); when those are all taken or none pairs up, the
-    search widens to every available unit within the caliper (`_widen`). Returns (len(visit), 3)
-    row indices: reference, ``others[0]``, ``others[1]`` (``NO_MATCH`` rows where no admissible
-    triplet remains).
+    coordinate. Patients of the two other groups are grouped by identical coordinates
+    (positions; `_Positions`). Reference units (``visit``, in visiting order) each take, among
+    the ``n_candidates`` nearest still-available positions of each other group, the admissible
+    pair with the smallest triangle perimeter (Euclidean; ties: the nearer candidates first),
+    and the lowest still-unused row of each position. The candidates come from one batched
+    k-nearest query per chunk of reference units (k-d trees rebuilt on the still-available
+    positions per chunk); when those are all taken or none pairs up, the search widens to the
+    whole caliper ball (`_widen`). Returns (len(visit), 3) row indices: reference,
+    ``others[0]``, ``others[1]`` (``NO_MATCH`` rows where no admissible triplet remains).
     """
     g1, g2 = others
+    out = np.full((visit.shape[0], 3), NO_MATCH, dtype=np.int64)
     rows1 = np.flatnonzero(group == g1)
     rows2 = np.flatnonzero(group == g2)
-    out = np.full((visit.shape[0], 3), NO_MATCH, dtype=np.int64)
-    out[:, 0] = visit
     if rows1.size == 0 or rows2.size == 0 or visit.size == 0:
-        out[:, 0] = NO_MATCH
         return out
-    used = np.zeros(coords.shape[0], dtype=bool)
-    used_list = used.tolist()
+    out[:, 0] = visit
+    pos1, pos2 = _Positions(coords, rows1), _Positions(coords, rows2)
     chunk = chunk or max(4096, visit.shape[0] // 16)
     for begin in range(0, visit.shape[0], chunk):
         ref = visit[begin : begin + chunk]
         x = coords[ref]
-        # trees of the still-available units, rebuilt per chunk of reference units
-        rows1, rows2 = rows1[~used[rows1]], rows2[~used[rows2]]
-        if rows1.size == 0 or rows2.size == 0:
+        # trees of the still-available positions, rebuilt per chunk of reference units
+        live1 = np.flatnonzero(~pos1.exhausted)
+        live2 = np.flatnonzero(~pos2.exhausted)
+        if live1.size == 0 or live2.size == 0:
             out[begin:, :] = NO_MATCH
             break
-        tree1 = cKDTree(coords[rows1], balanced_tree=False, compact_nodes=False)
-        tree2 = cKDTree(coords[rows2], balanced_tree=False, compact_nodes=False)
-        k1, k2 = min(n_candidates, rows1.size), min(n_candidates, rows2.size)
-        # k nearest of each other group within the caliper (Chebyshev), computed in one batch.
+        tree1 = cKDTree(pos1.coords[live1], balanced_tree=False, compact_nodes=False)
+        tree2 = cKDTree(pos2.coords[live2], balanced_tree=False, compact_nodes=False)
+        k1, k2 = min(n_candidates, live1.size), min(n_candidates, live2.size)
+        # k nearest positions of each other group within the caliper (Chebyshev), in one batch.
         d1, i1 = tree1.query(x, k=k1, p=np.inf, distance_upper_bound=caliper * (1 + 1e-12))
         d2, i2 = tree2.query(x, k=k2, p=np.inf, distance_upper_bound=caliper * (1 + 1e-12))
         i1 = np.asarray(i1).reshape(ref.size, k1)
@@ -189,146 +215,152 @@ def greedy_triplets(
         d2 = np.asarray(d2).reshape(ref.size, k2)
         ok1 = np.isfinite(d1) & (d1 <= caliper)
         ok2 = np.isfinite(d2) & (d2 <= caliper)
-        c1 = np.where(ok1, rows1[np.minimum(i1, rows1.size - 1)], NO_MATCH)
-        c2 = np.where(ok2, rows2[np.minimum(i2, rows2.size - 1)], NO_MATCH)
+        c1 = np.where(ok1, live1[np.minimum(i1, live1.size - 1)], NO_MATCH)
+        c2 = np.where(ok2, live2[np.minimum(i2, live2.size - 1)], NO_MATCH)
         # every combination (a, b): admissible pair distance and perimeter, sorted per reference.
-        pa = coords[np.maximum(c1, 0)][:, :, None, :]
-        pb = coords[np.maximum(c2, 0)][:, None, :, :]
+        pa = pos1.coords[np.maximum(c1, 0)][:, :, None, :]
+        pb = pos2.coords[np.maximum(c2, 0)][:, None, :, :]
         pr = x[:, None, None, :]
         admissible = (
             ok1[:, :, None] & ok2[:, None, :] & (np.max(np.abs(pa - pb), axis=-1) <= caliper)
         )
         perim = np.where(admissible, _perimeter(pr, pa, pb), np.inf).reshape(ref.size, k1 * k2)
         rank = np.argsort(perim, axis=1, kind="stable")
-        n_admissible = admissible.reshape(ref.size, -1).sum(axis=1)
         idx = np.arange(ref.size)
         first_a = c1[idx, rank[:, 0] // k2].tolist()  # the best pair, if still available
         first_b = c2[idx, rank[:, 0] % k2].tolist()
-        n_adm = n_admissible.tolist()
+        n_adm = admissible.reshape(ref.size, -1).sum(axis=1).tolist()
         # widening can help only if both groups have someone within the caliper and a candidate
         # list was cut by k rather than by the caliper
         widen = (ok1[:, 0] & ok2[:, 0] & (ok1[:, -1] | ok2[:, -1])).tolist()
+        ex1, ex2 = pos1.exhausted, pos2.exhausted
         chosen_a, chosen_b = [NO_MATCH] * ref.size, [NO_MATCH] * ref.size
         for r in range(ref.size):
             found = False
             if n_adm[r]:
                 a, b = first_a[r], first_b[r]
-                found = not used_list[a] and not used_list[b]
+                found = not ex1[a] and not ex2[b]
                 if not found:
                     ra, rb = c1[r].tolist(), c2[r].tolist()
                     for flat in rank[r, 1 : n_adm[r]].tolist():
                         a, b = ra[flat // k2], rb[flat % k2]
-                        if not used_list[a] and not used_list[b]:
+                        if not ex1[a] and not ex2[b]:
                             found = True
                             break
             if not found and widen[r]:
-                a, b = _widen(
-                    coords, ref[r], rows1, rows2, tree1, tree2, used, caliper, n_candidates
-                )
+                a, b = _widen(x[r], pos1, pos2, live1, live2, tree1, tree2, caliper, n_candidates)
                 found = a != NO_MATCH
             if found:
-                used_list[a] = used_list[b] = True
-                used[a] = used[b] = True
-                chosen_a[r], chosen_b[r] = a, b
+                chosen_a[r], chosen_b[r] = pos1.take(a), pos2.take(b)
         out[begin : begin + ref.size, 1] = chosen_a
         out[begin : begin + ref.size, 2] = chosen_b
     out[(out[:, 1:] == NO_MATCH).any(axis=1), :] = NO_MATCH
     return out
 
 
+def _perimeter(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Perimeter of the triangles with vertices ``a, b, c`` (Euclidean; last axis = coordinates)."""
+    return (
+        np.linalg.norm(a - b, axis=-1)
+        + np.linalg.norm(a - c, axis=-1)
+        + np.linalg.norm(b - c, axis=-1)
+    )
+
+
 def _available_near(
-    coords: np.ndarray,
-    tree: cKDTree,
-    rows: np.ndarray,
     x: np.ndarray,
-    used: np.ndarray,
+    pos: _Positions,
+    live: np.ndarray,
+    tree: cKDTree,
     caliper: float,
     k: int | None,
 ) -> tuple[np.ndarray, bool]:
-    """Still-available units within the caliper of ``x``, sorted by (max-norm gap, row).
+    """Still-available positions within the caliper of ``x``, sorted by (max-norm gap, next row).
 
     ``k``: look only among the k nearest (None: the whole caliper ball). Returns the sorted
-    rows and whether they are all of them; a partial list is an exact prefix of the full one
-    (units tied with the k-th gap are left out, since others may share that gap).
+    positions and whether they are all of them; a partial list is an exact prefix of the full
+    one (positions tied with the k-th gap are left out, since others may share that gap).
     """
-    complete = k is None or k >= rows.size
+    complete = k is None or k >= live.size
     if complete:
-        found = rows[np.asarray(tree.query_ball_point(x, r=caliper, p=np.inf), dtype=np.int64)]
+        found = live[np.asarray(tree.query_ball_point(x, r=caliper, p=np.inf), dtype=np.int64)]
     else:
         d, i = tree.query(x, k=k, p=np.inf, distance_upper_bound=caliper * (1 + 1e-12))
         ok = np.isfinite(d) & (d <= caliper)
         complete = not ok[-1]
-        found = rows[i[ok]]
-    gap = np.max(np.abs(coords[found] - x), axis=1)
+        found = live[i[ok]]
+    gap = np.max(np.abs(pos.coords[found] - x), axis=1)
     if not complete:
         keep = gap < gap.max()
         found, gap = found[keep], gap[keep]
-    free = ~used[found]
+    free = ~pos.exhausted[found]
     found, gap = found[free], gap[free]
-    return found[np.lexsort((found, gap))], complete
+    return found[np.lexsort((pos.first_row(found), gap))], complete
 
 
 def _best_pair(
-    x: np.ndarray, coords: np.ndarray, a: np.ndarray, b: np.ndarray, caliper: float
-) -> tuple[int, int]:
-    """Admissible (max-norm <= caliper) pair of ``a`` x ``b`` with the smallest perimeter."""
-    pa, pb = coords[a][:, None, :], coords[b][None, :, :]
+    x: np.ndarray, ca: np.ndarray, cb: np.ndarray, caliper: float
+) -> tuple[int, int] | None:
+    """Indices (into ``ca``, ``cb``) of the admissible pair with the smallest perimeter."""
+    pa, pb = ca[:, None, :], cb[None, :, :]
     adm = np.max(np.abs(pa - pb), axis=-1) <= caliper
     if not adm.any():
-        return NO_MATCH, NO_MATCH
+        return None
     perim = np.where(adm, _perimeter(x, pa, pb), np.inf).ravel()
     flat = int(np.argmin(perim))
-    return int(a[flat // b.size]), int(b[flat % b.size])
+    return flat // cb.shape[0], flat % cb.shape[0]
 
 
 def _widen(
-    coords: np.ndarray,
-    ref: int,
-    rows1: np.ndarray,
-    rows2: np.ndarray,
+    x: np.ndarray,
+    pos1: _Positions,
+    pos2: _Positions,
+    live1: np.ndarray,
+    live2: np.ndarray,
     tree1: cKDTree,
     tree2: cKDTree,
-    used: np.ndarray,
     caliper: float,
     k: int,
 ) -> tuple[int, int]:
-    """Best admissible still-available pair for one reference unit.
+    """Best admissible still-available pair of positions for one reference unit at ``x``.
 
-    Among the ``k`` nearest available units of each group within the caliper, doubling ``k``
-    up to ``8 k``; then among all admissible pairs of the whole caliper ball (found with a
+    Among the ``k`` nearest available positions of each group within the caliper, doubling
+    ``k`` up to ``8 k``; then among all admissible pairs of the whole caliper ball (found with a
     k-d tree pair search, so a dense ball costs the admissible pairs, not all pairs).
     """
-    x = coords[ref]
-    pairs = ((tree1, rows1), (tree2, rows2))
-    lists = [list(_available_near(coords, t, r, x, used, caliper, 8 * k)) for t, r in pairs]
+    groups = ((pos1, live1, tree1), (pos2, live2, tree2))
+    lists = [list(_available_near(x, p, lv, t, caliper, 8 * k)) for p, lv, t in groups]
     m = k
     while m <= 8 * k:
-        for j, (tree, rows) in enumerate(pairs):
+        for j, (p, lv, t) in enumerate(groups):
             if not lists[j][1] and lists[j][0].size < m:
-                lists[j] = list(_available_near(coords, tree, rows, x, used, caliper, None))
+                lists[j] = list(_available_near(x, p, lv, t, caliper, None))
         (a_all, done_a), (b_all, done_b) = lists
         if a_all.size == 0 or b_all.size == 0:
             return NO_MATCH, NO_MATCH
-        a, b = _best_pair(x, coords, a_all[:m], b_all[:m], caliper)
-        if a != NO_MATCH:
-            return a, b
+        best = _best_pair(x, pos1.coords[a_all[:m]], pos2.coords[b_all[:m]], caliper)
+        if best is not None:
+            return int(a_all[best[0]]), int(b_all[best[1]])
         if done_a and done_b and m >= max(a_all.size, b_all.size):
             return NO_MATCH, NO_MATCH
         m *= 2
-    for j, (tree, rows) in enumerate(pairs):
+    for j, (p, lv, t) in enumerate(groups):
         if not lists[j][1]:
-            lists[j] = list(_available_near(coords, tree, rows, x, used, caliper, None))
+            lists[j] = list(_available_near(x, p, lv, t, caliper, None))
     a_all, b_all = lists[0][0], lists[1][0]
-    found = cKDTree(coords[a_all]).sparse_distance_matrix(
-        cKDTree(coords[b_all]), caliper * (1 + 1e-12), p=np.inf, output_type="ndarray"
+    if a_all.size == 0 or b_all.size == 0:
+        return NO_MATCH, NO_MATCH
+    ca, cb = pos1.coords[a_all], pos2.coords[b_all]
+    found = cKDTree(ca).sparse_distance_matrix(
+        cKDTree(cb), caliper * (1 + 1e-12), p=np.inf, output_type="ndarray"
     )
     ia, ib = found["i"], found["j"]
-    ok = np.max(np.abs(coords[a_all[ia]] - coords[b_all[ib]]), axis=1) <= caliper
+    ok = np.max(np.abs(ca[ia] - cb[ib]), axis=1) <= caliper
     ia, ib = ia[ok], ib[ok]
     if ia.size == 0:
         return NO_MATCH, NO_MATCH
-    perim = _perimeter(x, coords[a_all[ia]], coords[b_all[ib]])
-    best = np.lexsort((b_all[ib], a_all[ia], perim))[0]  # ties: lower rows
+    perim = _perimeter(x, ca[ia], cb[ib])
+    best = np.lexsort((ib, ia, perim))[0]  # ties: the nearer positions (list order)
     return int(a_all[ia[best]]), int(b_all[ib[best]])
 
 

@@ -142,7 +142,7 @@ def bootstrap_iptw_cox(
     ties: str = "efron",
     n_boot: int = 500,
     conf_level: float = 0.95,
-    random_state: int | np.random.SeedSequence | None = None,
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     n_jobs: int = -1,
 ) -> BootstrapResult:
     """Percentile bootstrap CI of the IPTW Cox log hazard ratios of ``treatment``.
@@ -167,11 +167,12 @@ def bootstrap_iptw_cox(
     }
     full = _weighted_cox(frame, _weights_for(frame, options), options, robust=True)
     p = full.estimate.size
-    seed_seq = (
-        random_state
-        if isinstance(random_state, np.random.SeedSequence)
-        else np.random.SeedSequence(random_state)
-    )
+    if isinstance(random_state, np.random.Generator):
+        seed_seq = np.random.SeedSequence(int(random_state.integers(2**63)))
+    elif isinstance(random_state, np.random.SeedSequence):
+        seed_seq = random_state
+    else:
+        seed_seq = np.random.SeedSequence(random_state)
     seeds = seed_seq.spawn(n_boot)
     workers = cpu_count() if n_jobs < 0 else max(1, n_jobs)
     n_chunks = max(1, min(n_boot, 4 * workers))

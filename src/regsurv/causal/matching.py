@@ -391,9 +391,10 @@ def match_triplets(
     still-available admissible pair with the smallest triangle perimeter (Euclidean, scaled
     logits; ties: the nearer candidates); when all those are taken the search widens until the
     caliper is exhausted; no admissible pair -> unmatched. Nobody is used twice, and the result
-    is maximal (no admissible set remains among unmatched patients). Candidates at exactly equal
-    distance (identical scores, common with categorical covariates) are taken in the order the
-    k-d tree returns them: deterministic for a given input, not row order.
+    is maximal (no admissible set remains among unmatched patients). Patients with identical
+    scores (common with categorical covariates) share one position and are taken lowest row
+    first; distinct positions at exactly equal distance are ranked in the order the k-d tree
+    returns them (deterministic for a given input).
 
     ``method="vector"`` (Lopez & Gutman, Stat Sci 2017): units outside the common support of all
     three scores are ineligible; for each other group t' the eligible units are clustered by

@@ -291,6 +291,8 @@ class PropensityModel:
         X = self.design_matrix(data)
         coef = np.column_stack((self.intercept_, self.coef_))
         finite = ~np.isnan(coef[0])
+        if finite.all():
+            return class_probabilities(X, coef)
         return class_probabilities(X[:, finite], coef[:, finite])
 
     def summary(self, conf_level: float = 0.95) -> pl.DataFrame:
@@ -314,6 +316,26 @@ class PropensityModel:
                 "conf_high": (est + crit * se).ravel(),
             }
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe parameters and fit (coefficient table, log-likelihood, convergence)."""
+        self._check_fitted()
+        table = {
+            k: [None if isinstance(v, float) and not np.isfinite(v) else v for v in values]
+            for k, values in self.summary().to_dict(as_series=False).items()
+        }
+        return {
+            "method": self.method,
+            "treatment": self.treatment_,
+            "classes": [str(c) for c in self.classes_],
+            "covariates": list(self.covariates),
+            "coefficients": table,
+            "loglik": self.loglik_,
+            "n_iter": self.n_iter_,
+            "converged": self.converged_,
+            "n_obs": self.n_obs_,
+            "warnings": list(self.warnings_),
+        }
 
     def __repr__(self) -> str:
         if not hasattr(self, "coef_"):

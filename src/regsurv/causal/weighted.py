@@ -14,6 +14,7 @@ as case weights:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,7 @@ class IPTWSurvival:
         hrs = ", ".join(
             f"{t.split(':', 1)[-1]} {hr:.3g}"
             for t, hr in zip(self.cox.terms, self.cox.hazard_ratio, strict=True)
+            if t.startswith(f"{self.treatment}:")
         )
         return f"IPTWSurvival(n={self.n_obs}, events={self.n_events:g}, HR: {hrs})"
 
@@ -95,11 +97,14 @@ def iptw_survival(
     ties: str = "efron",
     conf_type: str = "log-log",
     conf_level: float = 0.95,
+    adjust: Sequence[str] = (),
     logrank: bool = True,
 ) -> IPTWSurvival:
     """Weighted KM (robust CI), weighted log-rank and IPTW Cox (robust SE) by ``treatment``.
 
     ``weights``: a column name, an array or a `Weights` (one per row, e.g. `iptw_weights`).
+    ``adjust``: covariates added to the Cox model besides the treatment (e.g. ones left out of
+    the propensity model); the Cox engine drops rows with a missing value and counts them.
     ``logrank=False`` skips the weighted log-rank test (``logrank`` is then None).
     """
     frame = to_polars(data)
@@ -118,7 +123,7 @@ def iptw_survival(
         frame,
         time=time,
         event=event,
-        covariates=[treatment],
+        covariates=[treatment, *adjust],
         weights=column,
         ties=ties,
         robust=True,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from regsurv.causal.propensity import level_codes
+from regsurv.causal.propensity import level_codes, treatment_classes
 
 __all__ = ["Weights", "iptw_weights"]
 
@@ -111,16 +111,17 @@ def _kish(w: np.ndarray) -> float:
 
 
 def _group_series(treatment: Any) -> pl.Series:
-    """The treatment as a polars Series (String or Enum); missing values are an error."""
+    """The treatment as a polars Series; missing values are an error."""
     if isinstance(treatment, pl.Series):
-        series = treatment if isinstance(treatment.dtype, pl.Enum) else treatment.cast(pl.String)
+        series = treatment
     else:
         arr = np.asarray(treatment)
         if arr.dtype == object:
             n_missing = sum(v is None or v != v for v in arr.tolist())
             if n_missing:
                 raise ValueError(f"treatment has {n_missing} missing values in {arr.size} rows")
-        series = pl.Series("treatment", arr.astype(str))
+            arr = arr.astype(str)
+        series = pl.Series("treatment", arr)
     if series.null_count():
         raise ValueError(
             f"treatment {series.name!r} has {series.null_count()} missing values "
@@ -142,18 +143,13 @@ def iptw_weights(
     """Inverse probability of treatment weights from an (n, K) matrix of propensity scores.
 
     ``ps`` columns follow ``classes`` (default: the levels of an ``Enum`` treatment, else the
-    sorted distinct labels), e.g. ``PropensityModel.predict_proba`` with ``model.classes_``.
+    sorted distinct values, as `PropensityModel.classes_`), e.g. ``predict_proba`` output.
     ``trim=q`` winsorises at the q and 1-q quantiles, ``trim=(lo, hi)`` at those quantiles.
     """
     if estimand not in ESTIMANDS:
         raise ValueError(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
     series = _group_series(treatment)
-    if classes is None:
-        if isinstance(series.dtype, pl.Enum):
-            classes = series.dtype.categories.to_list()
-        else:
-            classes = sorted(series.unique().to_list())
-    classes = tuple(str(c) for c in classes)
+    classes = treatment_classes(series) if classes is None else tuple(str(c) for c in classes)
     P = np.asarray(ps, dtype=float)
     if P.ndim == 1 and len(classes) == 2:  # binary: P(second class)
         P = np.column_stack((1.0 - P, P))

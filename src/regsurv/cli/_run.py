@@ -32,12 +32,27 @@ stop the run: its report section explains what happened.
 
 
 def run(
-    data: Annotated[Path | None, typer.Option(help="NCDB PUF (.dat, .csv, .parquet, .sas7bdat, .dta); default: synthetic PUF.")] = None,
-    layout: Annotated[Path | None, typer.Option(help="NCDB SAS load program (.sas) giving the fixed-width layout.")] = None,
-    study: Annotated[Path | None, typer.Option(help="Study file (TOML); default: the shipped sarcoma study.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="NCDB PUF (.dat, .csv, .parquet, .sas7bdat, .dta); default: synthetic PUF."
+        ),
+    ] = None,
+    layout: Annotated[
+        Path | None,
+        typer.Option(help="NCDB SAS load program (.sas) giving the fixed-width layout."),
+    ] = None,
+    study: Annotated[
+        Path | None, typer.Option(help="Study file (TOML); default: the shipped sarcoma study.")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("regsurv_output"),
-    profile: Annotated[str, typer.Option(help="'sas' (Breslow ties, log-log CIs: the paper) or 'r' (Efron, log CIs).")] = "sas",
-    suppress_below: Annotated[int | None, typer.Option(help="Show every count below N as '<N' (data-use agreements).")] = None,
+    profile: Annotated[
+        str,
+        typer.Option(help="'sas' (Breslow ties, log-log CIs: the paper) or 'r' (Efron, log CIs)."),
+    ] = "sas",
+    suppress_below: Annotated[
+        int | None, typer.Option(help="Show every count below N as '<N' (data-use agreements).")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
 ) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

@@ -55,9 +55,24 @@ def file_format(path: Path) -> str:
 
 
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
-    """Strip whitespace; an empty result is null (a blank PUF field)."""
+    """Strip whitespace; an empty result is null (a blank PUF field).
+
+    Only values with a leading or trailing blank are stripped (new strings); the others pass
+    through unchanged, which keeps an unpadded CSV column nearly free.
+    """
+    padded = (
+        expr.str.starts_with(" ")
+        | expr.str.ends_with(" ")
+        | expr.str.starts_with("\t")
+        | expr.str.ends_with("\t")
+    )
     stripped = expr.str.strip_chars()
-    return pl.when(stripped.str.len_bytes() > 0).then(stripped)
+    return (
+        pl.when(padded)
+        .then(pl.when(stripped.str.len_bytes() > 0).then(stripped))
+        .when(expr.str.len_bytes() > 0)
+        .then(expr)
+    )
 
 
 def _check_record_length(layout: Layout, path: Path):
@@ -194,10 +209,11 @@ def _read_stat(path: Path, fmt: str) -> pl.LazyFrame:
     for name, dtype in data.schema.items():
         raw = _as_raw_string(name, dtype)
         pf = fields.get(name.upper())
-        if pf is not None and pf.type == "code" and dtype.is_numeric():
+        if pf is not None and pf.pad_width and dtype.is_numeric():
             # a numeric column lost the zero padding of a code: restore it ("1" -> "01" for RACE)
-            width = pf.code_width or pf.width
-            raw = pl.when(raw.str.contains(r"^\d+$")).then(raw.str.zfill(width)).otherwise(raw)
+            raw = (
+                pl.when(raw.str.contains(r"^\d+$")).then(raw.str.zfill(pf.pad_width)).otherwise(raw)
+            )
         exprs.append(raw.alias(name.upper()))
     return data.lazy().select(exprs)
 

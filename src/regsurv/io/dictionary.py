@@ -102,6 +102,17 @@ class PufField:
         return end - start + 1
 
     @property
+    def pad_width(self) -> int | None:
+        """Width digit codes are zero-padded to ("1" -> "01" for RACE): `code_width`, else the
+        common width of the listed codes; None for numbers, open-ended or mixed-width lists."""
+        if self.is_numeric or self.open_codes:
+            return None
+        if self.code_width:
+            return self.code_width
+        widths = {len(code) for code in self.codes}
+        return widths.pop() if len(widths) == 1 else None
+
+    @property
     def is_numeric(self) -> bool:
         return self.type in ("integer", "decimal")
 

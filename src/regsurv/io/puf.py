@@ -164,17 +164,6 @@ def convert_puf(
 # ----------------------------------------------------------------------------- writing
 
 
-def _pad_width(pf: PufField | None) -> int | None:
-    """Width digit codes are zero-padded to: `code_width`, else the common width of the listed
-    codes; None (no padding) for open-ended or mixed-width code lists."""
-    if pf is None or pf.open_codes or pf.is_numeric:
-        return None
-    if pf.code_width:
-        return pf.code_width
-    widths = {len(code) for code in pf.codes}
-    return widths.pop() if len(widths) == 1 else None
-
-
 def _fixed_decimals(expr: pl.Expr, decimals: int) -> pl.Expr:
     """Format a float with exactly `decimals` decimals ("12.5" -> "12.50"), half away from 0."""
     scaled = (expr.abs() * 10**decimals).round(0).cast(pl.Int64)
@@ -200,7 +189,7 @@ def _conform(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
             exprs.append(col)
         elif pf.type == "code":
             text = blank_to_null(col.cast(pl.String))
-            pad = _pad_width(pf)
+            pad = pf.pad_width
             if pad:
                 text = (
                     pl.when(text.str.contains(r"^\d+$")).then(text.str.zfill(pad)).otherwise(text)
@@ -291,10 +280,12 @@ def write_puf(
 ) -> Path:
     """Write a typed PUF frame (as `read_puf` returns it) back to a file.
 
-    ``dat``: fixed width in `layout` (codes zero-padded to their code width and left-justified,
-    numbers right-justified, decimals with the dictionary's decimals, blanks as spaces, fields
-    absent from the frame blank) plus a SAS load program ``<stem>.sas`` (``@start NAME $w.``).
-    ``csv``: header + rows. ``parquet``: the frame as is. Returns the data file's path.
+    Types are first conformed to the dictionary for every format (see `_conform`), so the
+    three formats read back to the same frame. ``dat``: fixed width in `layout` (codes
+    left-justified, numbers right-justified, decimals rounded to the dictionary's decimals,
+    blanks and fields absent from the frame as spaces) plus a SAS load program ``<stem>.sas``
+    (``@start NAME $w.``). ``csv``: header + rows. ``parquet``: the conformed frame.
+    Returns the data file's path.
     """
     path = Path(path)
     data = _conform(to_polars(frame), path)

@@ -21,7 +21,8 @@ class Profile:
     def note(self) -> str:
         """One sentence naming the choices, for table notes."""
         return (
-            f"Profile '{self.name}': {self.ties.capitalize()} ties for Cox models, {self.conf_type} "
+            f"Profile '{self.name}': {self.ties.capitalize()} ties for Cox models, "
+            f"{self.conf_type} "
             f"confidence intervals for survival, IPTW weights "
             f"{'normalized to N' if self.normalize_weights else 'not normalized'}."
         )

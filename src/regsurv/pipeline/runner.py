@@ -169,7 +169,9 @@ def run_study(
     spec = load_study(study)
     missing = [name for name in ("tables", "survival", "report") if getattr(spec, name) is None]
     if missing:
-        raise StudyError(f"study file lacks the section(s) {missing} that a report needs", EXIT_USAGE)
+        raise StudyError(
+            f"study file lacks the section(s) {missing} that a report needs", EXIT_USAGE
+        )
     results = StudyResults(
         spec=spec,
         study_path=Path(study) if study is not None else study_path(),

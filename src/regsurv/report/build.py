@@ -65,8 +65,13 @@ def _flow_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -
     frame = flow.to_frame()
     rows = [("Start", "All PUF records", "", "", sup.count(flow.n_start))]
     rows += [
-        (str(r["step"]), r["label"], sup.count(r["n_before"]), sup.count(r["n_excluded"]),
-         sup.count(r["n_after"]))
+        (
+            str(r["step"]),
+            r["label"],
+            sup.count(r["n_before"]),
+            sup.count(r["n_excluded"]),
+            sup.count(r["n_after"]),
+        )
         for r in frame.iter_rows(named=True)
     ]
     rows += [("Group", name, "", "", sup.count(n)) for name, n in groups.items()]
@@ -120,12 +125,19 @@ def _summary_table(key: str, title: str, table: Any, sup: Suppressor, profile_no
         headings.add(len(rows))
         test_name = t.get("test") or (t.get("note") or "")
         rows.append(
-            (label, *[""] * len(groups), fmt_p(t.get("p_value")), test_name,
-             fmt_num(t.get("smd_variable"), 3))
+            (
+                label,
+                *[""] * len(groups),
+                fmt_p(t.get("p_value")),
+                test_name,
+                fmt_num(t.get("smd_variable"), 3),
+            )
         )
         kind = sub["kind"][0] if sub.height else "categorical"
         for level in dict.fromkeys(sub["level"].to_list()):
-            cells = {r["group"]: r for r in sub.filter(pl.col("level") == level).iter_rows(named=True)}
+            cells = {
+                r["group"]: r for r in sub.filter(pl.col("level") == level).iter_rows(named=True)
+            }
             out = []
             for g in ["Overall", *table.groups]:
                 r = cells.get(g)
@@ -160,7 +172,9 @@ def _summary_table(key: str, title: str, table: Any, sup: Suppressor, profile_no
 def _tables_section(doc: Document, results: Any, sup: Suppressor) -> None:
     spec = results.spec.tables
     for definition in spec.tables:
-        s = doc.section(definition.id, f"{definition.id.replace('table', 'Table ')}. {definition.title}")
+        s = doc.section(
+            definition.id, f"{definition.id.replace('table', 'Table ')}. {definition.title}"
+        )
         if _failed(s, results, "tables") or definition.id not in results.tables:
             continue
         table = results.tables[definition.id]
@@ -175,8 +189,12 @@ def _trend_section(doc: Document, results: Any, sup: Suppressor) -> None:
     s = doc.section("utilization", "Utilization over time (row percentages and trend test)")
     frame = trend.to_frame()
     rows = tuple(
-        (str(r["level"]), sup.count(r["n_obs"]), sup.count(r["n_events"]),
-         "" if sup.hides(r["n_events"]) else f"{r['row_percent']:.1f}")
+        (
+            str(r["level"]),
+            sup.count(r["n_obs"]),
+            sup.count(r["n_events"]),
+            "" if sup.hides(r["n_events"]) else f"{r['row_percent']:.1f}",
+        )
         for r in frame.iter_rows(named=True)
     )
     positive = results.spec.tables.trend.positive or trend.outcome
@@ -188,8 +206,9 @@ def _trend_section(doc: Document, results: Any, sup: Suppressor) -> None:
             rows=rows,
             note=(
                 f"{trend.method}: chi-square {fmt_num(trend.statistic, 2)}, df {trend.df:g}, "
-                f"p = {fmt_p(trend.p_value)}. Row percentages answer 'how often was it used in each "
-                "period'; the column percentages of Table 1 answer 'when were its patients treated'."
+                f"p = {fmt_p(trend.p_value)}. Row percentages answer 'how often was it used in "
+                "each period'; the column percentages of Table 1 answer 'when were its patients "
+                "treated'."
             ),
             tidy=frame,
         )
@@ -199,12 +218,18 @@ def _trend_section(doc: Document, results: Any, sup: Suppressor) -> None:
 # -- survival ------------------------------------------------------------------------------------
 
 
-def _km_summary(key: str, title: str, km: dict[str, Any], landmarks: Sequence[float],
-                sup: Suppressor, note: str) -> Table:
+def _km_summary(
+    key: str, title: str, km: dict[str, Any], landmarks: Sequence[float], sup: Suppressor, note: str
+) -> Table:
     med = km["median"]
     lm = km["landmarks"]
-    header = ("Group", "N", "Events", "Median OS, years (95% CI)",
-              *(f"{t:g}-year OS, % (95% CI)" for t in landmarks))
+    header = (
+        "Group",
+        "N",
+        "Events",
+        "Median OS, years (95% CI)",
+        *(f"{t:g}-year OS, % (95% CI)" for t in landmarks),
+    )
     rows = []
     for r in med.iter_rows(named=True):
         g = r["group"]
@@ -215,13 +240,25 @@ def _km_summary(key: str, title: str, km: dict[str, Any], landmarks: Sequence[fl
                 cells.append("NA")
             else:
                 a = at.row(0, named=True)
-                cells.append(fmt_estimate_ci(100 * a["estimate"], 100 * a["conf_low"] if not is_missing(a["conf_low"]) else None,
-                                             100 * a["conf_high"] if not is_missing(a["conf_high"]) else None, 1))
+                cells.append(
+                    fmt_estimate_ci(
+                        100 * a["estimate"],
+                        100 * a["conf_low"] if not is_missing(a["conf_low"]) else None,
+                        100 * a["conf_high"] if not is_missing(a["conf_high"]) else None,
+                        1,
+                    )
+                )
         hidden = sup.hides(r["n_obs"])
         rows.append(
-            (g, sup.count(r["n_obs"]), sup.count(r["n_events"]),
-             "<suppressed>" if hidden else fmt_estimate_ci(r["median"], r["conf_low"], r["conf_high"], 1),
-             *(["<suppressed>"] * len(landmarks) if hidden else cells))
+            (
+                g,
+                sup.count(r["n_obs"]),
+                sup.count(r["n_events"]),
+                "<suppressed>"
+                if hidden
+                else fmt_estimate_ci(r["median"], r["conf_low"], r["conf_high"], 1),
+                *(["<suppressed>"] * len(landmarks) if hidden else cells),
+            )
         )
     lr = km["logrank"]
     tidy = med.join(
@@ -270,8 +307,9 @@ def _survival_section(doc: Document, results: Any, figures: Path, sup: Suppresso
         _warnings(s, km["curves"], km["logrank"])
 
 
-def _cox_rows(result: Any, covariates: Sequence[str], reference: dict[str, str],
-              levels: dict[str, list[str]]) -> tuple[list[tuple[str, ...]], set[int]]:
+def _cox_rows(
+    result: Any, covariates: Sequence[str], reference: dict[str, str], levels: dict[str, list[str]]
+) -> tuple[list[tuple[str, ...]], set[int]]:
     frame = {r["term"]: r for r in result.to_frame().iter_rows(named=True)}
     rows: list[tuple[str, ...]] = []
     headings: set[int] = set()
@@ -280,8 +318,13 @@ def _cox_rows(result: Any, covariates: Sequence[str], reference: dict[str, str],
         if col_levels is None:
             r = frame.get(cov)
             if r is not None:
-                rows.append((cov, fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
-                             fmt_p(r["p_value"])))
+                rows.append(
+                    (
+                        cov,
+                        fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
+                        fmt_p(r["p_value"]),
+                    )
+                )
             continue
         headings.add(len(rows))
         rows.append((cov, "", ""))
@@ -293,8 +336,13 @@ def _cox_rows(result: Any, covariates: Sequence[str], reference: dict[str, str],
             r = frame.get(f"{cov}:{level}")
             if r is None:
                 continue
-            rows.append((f"  {level}", fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
-                         fmt_p(r["p_value"])))
+            rows.append(
+                (
+                    f"  {level}",
+                    fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
+                    fmt_p(r["p_value"]),
+                )
+            )
     return rows, headings
 
 
@@ -317,8 +365,10 @@ def _cox_note(result: Any, results: Any) -> str:
         f"{result.n_events:g}, complete cases ({result.n_dropped} with a missing value left out)."
     ]
     if lr:
-        parts.append(f"Likelihood-ratio test {fmt_num(lr.get('statistic'), 2)}, df "
-                     f"{lr.get('df')}, p = {fmt_p(lr.get('p_value'))}.")
+        parts.append(
+            f"Likelihood-ratio test {fmt_num(lr.get('statistic'), 2)}, df "
+            f"{lr.get('df')}, p = {fmt_p(lr.get('p_value'))}."
+        )
     parts.append("Wald 95% CIs and p-values." + (" Robust SE." if result.robust else ""))
     parts.append(results.profile.note())
     return " ".join(parts)
@@ -336,22 +386,42 @@ def _cox_section(doc: Document, results: Any) -> None:
             r, h = _cox_rows(res, [cov], s_spec.univariable.reference, levels)
             heads |= {i + len(rows) for i in h}
             rows += [(*row, f"{res.n_obs}") for row in r]
-            tidy.append(res.to_frame().with_columns(pl.lit(cov).alias("model"),
-                                                    pl.lit(res.n_obs).alias("n_obs")))
-        s.add(Table(key="supp_table4", title=s.title, header=("Variable", "HR (95% CI)", "p-value", "N"),
-                    rows=tuple(rows), heading_rows=frozenset(heads), tidy=pl.concat(tidy),
-                    note=f"One Cox model per variable, complete cases of that variable; "
-                    f"{results.profile.ties} ties. {results.profile.note()}"))
+            tidy.append(
+                res.to_frame().with_columns(
+                    pl.lit(cov).alias("model"), pl.lit(res.n_obs).alias("n_obs")
+                )
+            )
+        s.add(
+            Table(
+                key="supp_table4",
+                title=s.title,
+                header=("Variable", "HR (95% CI)", "p-value", "N"),
+                rows=tuple(rows),
+                heading_rows=frozenset(heads),
+                tidy=pl.concat(tidy),
+                note=f"One Cox model per variable, complete cases of that variable; "
+                f"{results.profile.ties} ties. {results.profile.note()}",
+            )
+        )
         _warnings(s, *results.univariable.values())
     s = doc.section("table3", "Table 3. Multivariable Cox model for overall survival")
     if not _failed(s, results, "cox") and results.multivariable is not None:
         mv = results.multivariable
         levels = _levels(results.cohort, s_spec.multivariable.covariates)
-        rows, heads = _cox_rows(mv, s_spec.multivariable.covariates,
-                                s_spec.multivariable.reference, levels)
-        s.add(Table(key="table3", title=s.title, header=("Variable", "HR (95% CI)", "p-value"),
-                    rows=tuple(rows), heading_rows=frozenset(heads), tidy=mv.to_frame(),
-                    note=_cox_note(mv, results)))
+        rows, heads = _cox_rows(
+            mv, s_spec.multivariable.covariates, s_spec.multivariable.reference, levels
+        )
+        s.add(
+            Table(
+                key="table3",
+                title=s.title,
+                header=("Variable", "HR (95% CI)", "p-value"),
+                rows=tuple(rows),
+                heading_rows=frozenset(heads),
+                tidy=mv.to_frame(),
+                note=_cox_note(mv, results),
+            )
+        )
         _warnings(s, mv)
 
 
@@ -361,15 +431,27 @@ def _cox_section(doc: Document, results: Any) -> None:
 def _balance_table(key: str, title: str, balance: Any, after_label: str) -> Table:
     frame = balance.to_frame()
     rows = tuple(
-        (r["variable"] if r["level"] is None else f"{r['variable']}: {r['level']}",
-         fmt_num(r["smd_before"], 3), fmt_num(r["smd_after"], 3),
-         "yes" if not is_missing(r["smd_after"]) and r["smd_after"] < balance.threshold else "no")
+        (
+            r["variable"] if r["level"] is None else f"{r['variable']}: {r['level']}",
+            fmt_num(r["smd_before"], 3),
+            fmt_num(r["smd_after"], 3),
+            "yes"
+            if not is_missing(r["smd_after"]) and r["smd_after"] < balance.threshold
+            else "no",
+        )
         for r in frame.iter_rows(named=True)
     )
     return Table(
-        key=key, title=title,
-        header=("Covariate", "|SMD| before", f"|SMD| {after_label}", f"Balanced (< {balance.threshold:g})"),
-        rows=rows, tidy=frame,
+        key=key,
+        title=title,
+        header=(
+            "Covariate",
+            "|SMD| before",
+            f"|SMD| {after_label}",
+            f"Balanced (< {balance.threshold:g})",
+        ),
+        rows=rows,
+        tidy=frame,
         note=f"Standardized mean differences, rule '{balance.rule}' (largest absolute value over "
         f"pairs of groups for max_pairwise), denominator '{balance.denominator}'. "
         f"Largest after: {fmt_num(balance.max_abs_smd, 3)}.",
@@ -379,12 +461,21 @@ def _balance_table(key: str, title: str, balance: Any, after_label: str) -> Tabl
 def _hr_table(key: str, title: str, cox: Any, note: str) -> Table:
     frame = cox.to_frame()
     rows = tuple(
-        (r["term"].split(":", 1)[-1], fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
-         fmt_p(r["p_value"]))
+        (
+            r["term"].split(":", 1)[-1],
+            fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
+            fmt_p(r["p_value"]),
+        )
         for r in frame.iter_rows(named=True)
     )
-    return Table(key=key, title=title, header=("Group (vs reference)", "HR (95% CI)", "p-value"),
-                 rows=rows, tidy=frame, note=note)
+    return Table(
+        key=key,
+        title=title,
+        header=("Group (vs reference)", "HR (95% CI)", "p-value"),
+        rows=rows,
+        tidy=frame,
+        note=note,
+    )
 
 
 def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -> None:
@@ -395,36 +486,81 @@ def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppres
         return
     p = results.propensity
     spec = results.spec.propensity
-    s.add(Paragraph(
-        f"Multinomial logistic propensity model of {spec.treatment} on "
-        f"{', '.join(spec.covariates)} (exact maximum likelihood, {p['model'].n_iter_} Newton "
-        f"iterations); complete cases: {sup.count(p['n_obs'])} patients "
-        f"({sup.count(p['n_dropped'])} with a missing covariate left out). Weights: "
-        f"{p['weights'].method}."
-    ))
-    s.add(_balance_table("supp_table5", "Supplementary Table 5. Covariate balance before and after IPTW",
-                         p["balance"], "after IPTW"))
+    s.add(
+        Paragraph(
+            f"Multinomial logistic propensity model of {spec.treatment} on "
+            f"{', '.join(spec.covariates)} (exact maximum likelihood, {p['model'].n_iter_} Newton "
+            f"iterations); complete cases: {sup.count(p['n_obs'])} patients "
+            f"({sup.count(p['n_dropped'])} with a missing covariate left out). Weights: "
+            f"{p['weights'].method}."
+        )
+    )
+    s.add(
+        _balance_table(
+            "supp_table5",
+            "Supplementary Table 5. Covariate balance before and after IPTW",
+            p["balance"],
+            "after IPTW",
+        )
+    )
     love = LovePlotDisplay(balance=p["balance"], title="Covariate balance (IPTW)").plot()
     s.add(_figure(love, figures, "love_plot_iptw", "Love plot: |SMD| before and after IPTW"))
     summary = p["weights"].summary()
-    s.add(Table(
-        key="iptw_weights", title="IPTW weights by group",
-        header=("Group", "N", "Sum", "Mean", "SD", "Min", "Max", "ESS (Kish)"),
-        rows=tuple((r["group"], sup.count(r["n"]), fmt_num(r["sum"], 1), fmt_num(r["mean"], 3),
-                    fmt_num(r["sd"], 3), fmt_num(r["min"], 3), fmt_num(r["max"], 3),
-                    fmt_num(r["ess_kish"], 1)) for r in summary.iter_rows(named=True)),
-        tidy=summary, note="Effective sample size (Kish): (Σw)²/Σw².",
-    ))
+    s.add(
+        Table(
+            key="iptw_weights",
+            title="IPTW weights by group",
+            header=("Group", "N", "Sum", "Mean", "SD", "Min", "Max", "ESS (Kish)"),
+            rows=tuple(
+                (
+                    r["group"],
+                    sup.count(r["n"]),
+                    fmt_num(r["sum"], 1),
+                    fmt_num(r["mean"], 3),
+                    fmt_num(r["sd"], 3),
+                    fmt_num(r["min"], 3),
+                    fmt_num(r["max"], 3),
+                    fmt_num(r["ess_kish"], 1),
+                )
+                for r in summary.iter_rows(named=True)
+            ),
+            tidy=summary,
+            note="Effective sample size (Kish): (Σw)²/Σw².",
+        )
+    )
     surv = p["survival"]
-    display = KaplanMeierDisplay(curves=surv.curves.to_frame(), title="IPTW-weighted overall survival",
-                                 xlabel=results.spec.survival.time_label, suppressor=sup).plot()
-    s.add(_figure(display, figures, "km_iptw", "IPTW-weighted Kaplan–Meier curves",
-                  "Robust (infinitesimal jackknife) confidence bands."))
+    display = KaplanMeierDisplay(
+        curves=surv.curves.to_frame(),
+        title="IPTW-weighted overall survival",
+        xlabel=results.spec.survival.time_label,
+        suppressor=sup,
+    ).plot()
+    s.add(
+        _figure(
+            display,
+            figures,
+            "km_iptw",
+            "IPTW-weighted Kaplan–Meier curves",
+            "Robust (infinitesimal jackknife) confidence bands.",
+        )
+    )
     lr = surv.logrank
-    lr_text = "" if lr is None else (f" Weighted log-rank (design-based, survey::svylogrank): "
-                                     f"chi-square {fmt_num(lr.statistic, 2)}, df {lr.df}, p = {fmt_p(lr.p_value)}.")
-    s.add(_hr_table("iptw_cox", "IPTW-weighted Cox model", surv.cox,
-                    f"{surv.method}.{lr_text} {results.profile.note()}"))
+    lr_text = (
+        ""
+        if lr is None
+        else (
+            f" Weighted log-rank (design-based, survey::svylogrank): "
+            f"chi-square {fmt_num(lr.statistic, 2)}, df {lr.df}, p = {fmt_p(lr.p_value)}."
+        )
+    )
+    s.add(
+        _hr_table(
+            "iptw_cox",
+            "IPTW-weighted Cox model",
+            surv.cox,
+            f"{surv.method}.{lr_text} {results.profile.note()}",
+        )
+    )
     _warnings(s, p["model"], p["weights"], p["balance"], surv)
 
 
@@ -437,32 +573,55 @@ def _matching_section(doc: Document, results: Any, figures: Path, sup: Suppresso
     m = results.matching
     matching = m["matching"]
     counts = matching.n_matched()
-    s.add(Paragraph(
-        f"Matched sets: {sup.count(matching.n_sets)} ({matching.method}, caliper "
-        f"{matching.caliper} SD of the logit propensity score). Patients per arm: "
-        + ", ".join(f"{g} {sup.count(n)}" for g, n in counts.items())
-        + ". Unmatched: " + ", ".join(f"{g} {sup.count(n)}" for g, n in matching.n_unmatched.items()) + "."
-    ))
-    s.add(_balance_table("matched_balance", "Covariate balance before and after matching",
-                         m["balance"], "after matching"))
+    s.add(
+        Paragraph(
+            f"Matched sets: {sup.count(matching.n_sets)} ({matching.method}, caliper "
+            f"{matching.caliper} SD of the logit propensity score). Patients per arm: "
+            + ", ".join(f"{g} {sup.count(n)}" for g, n in counts.items())
+            + ". Unmatched: "
+            + ", ".join(f"{g} {sup.count(n)}" for g, n in matching.n_unmatched.items())
+            + "."
+        )
+    )
+    s.add(
+        _balance_table(
+            "matched_balance",
+            "Covariate balance before and after matching",
+            m["balance"],
+            "after matching",
+        )
+    )
     love = LovePlotDisplay(balance=m["balance"], title="Covariate balance (matching)").plot()
-    s.add(_figure(love, figures, "love_plot_matching", "Love plot: |SMD| before and after matching"))
+    s.add(
+        _figure(love, figures, "love_plot_matching", "Love plot: |SMD| before and after matching")
+    )
     surv = m["survival"]
-    display = KaplanMeierDisplay(curves=surv.km.to_frame(), title="Overall survival, matched sample",
-                                 xlabel=results.spec.survival.time_label, suppressor=sup).plot()
+    display = KaplanMeierDisplay(
+        curves=surv.km.to_frame(),
+        title="Overall survival, matched sample",
+        xlabel=results.spec.survival.time_label,
+        suppressor=sup,
+    ).plot()
     s.add(_figure(display, figures, "km_matched", "Kaplan–Meier curves in the matched sample"))
     lr = surv.logrank
-    s.add(_hr_table("matched_cox", "Cox model in the matched sample", surv.cox,
-                    f"{surv.method}. Log-rank: chi-square {fmt_num(lr.statistic, 2)}, df {lr.df}, "
-                    f"p = {fmt_p(lr.p_value)}. {results.profile.note()}"))
+    s.add(
+        _hr_table(
+            "matched_cox",
+            "Cox model in the matched sample",
+            surv.cox,
+            f"{surv.method}. Log-rank: chi-square {fmt_num(lr.statistic, 2)}, df {lr.df}, "
+            f"p = {fmt_p(lr.p_value)}. {results.profile.note()}",
+        )
+    )
     _warnings(s, matching, m["balance"], surv)
 
 
 # -- the whole document --------------------------------------------------------------------------
 
 
-def build_document(results: Any, figures: Path, *, targets: dict[str, Any] | None,
-                   suppressor: Suppressor) -> Document:
+def build_document(
+    results: Any, figures: Path, *, targets: dict[str, Any] | None, suppressor: Suppressor
+) -> Document:
     """The report of one study run."""
     spec = results.spec
     source = results.source
@@ -472,17 +631,33 @@ def build_document(results: Any, figures: Path, *, targets: dict[str, Any] | Non
         banner=SYNTHETIC_BANNER if source.synthetic else "",
     )
     intro = doc.section("data", "Data and methods")
-    intro.add(Paragraph(
-        f"Input: {source.path.name} ({source.size_bytes:,} bytes, SHA-256 {source.sha256[:16]}…)"
-        + (" — a SYNTHETIC PUF with the real file's columns and codes, calibrated to the "
-           "paper's published tables; no real patient is in it." if source.synthetic else ".")
-    ))
+    intro.add(
+        Paragraph(
+            f"Input: {source.path.name} ({source.size_bytes:,} bytes, "
+            f"SHA-256 {source.sha256[:16]}…)"
+            + (
+                " — a SYNTHETIC PUF with the real file's columns and codes, calibrated to the "
+                "paper's published tables; no real patient is in it."
+                if source.synthetic
+                else "."
+            )
+        )
+    )
     intro.add(Paragraph(f"Study: {spec.study.title}. {spec.study.reference}."))
-    intro.add(Paragraph(results.profile.note() + f" Profile '{results.profile.name}' "
-                        f"reproduces {results.profile.description}."))
+    intro.add(
+        Paragraph(
+            results.profile.note() + f" Profile '{results.profile.name}' "
+            f"reproduces {results.profile.description}."
+        )
+    )
     if suppressor.active:
-        intro.add(Paragraph(f"Counts below {suppressor.threshold} are shown as "
-                            f"'<{suppressor.threshold}' in every table and figure.", "note"))
+        intro.add(
+            Paragraph(
+                f"Counts below {suppressor.threshold} are shown as "
+                f"'<{suppressor.threshold}' in every table and figure.",
+                "note",
+            )
+        )
     for step, message in results.errors.items():
         intro.add(Paragraph(f"Section '{step}' not computed: {message}", "warning"))
 
@@ -497,9 +672,11 @@ def build_document(results: Any, figures: Path, *, targets: dict[str, Any] | Non
     if targets is not None:
         s = doc.section("paper_comparison", "Comparison with the published paper")
         label = " (ours: SYNTHETIC DATA)" if source.synthetic else ""
-        s.add(Paragraph(
-            "Every published figure of the paper beside ours" + label + ". For hazard "
-            "ratios, 'within' says whether our estimate lies inside the paper's 95% CI."
-        ))
+        s.add(
+            Paragraph(
+                "Every published figure of the paper beside ours" + label + ". For hazard "
+                "ratios, 'within' says whether our estimate lies inside the paper's 95% CI."
+            )
+        )
         s.add(paper_comparison(results, targets, suppressor))
     return doc

@@ -42,7 +42,12 @@ def _hr_row(name: str, paper: list[Any], ours: dict[str, Any] | None) -> tuple[s
     within = "—"
     if not is_missing(lo) and not is_missing(hi):
         within = "yes" if lo <= round(ours["hr"], 2) <= hi else "no"
-    return (name, paper_text, fmt_estimate_ci(ours["hr"], ours["hr_conf_low"], ours["hr_conf_high"]), within)
+    return (
+        name,
+        paper_text,
+        fmt_estimate_ci(ours["hr"], ours["hr_conf_low"], ours["hr_conf_high"]),
+        within,
+    )
 
 
 def _terms(result: Any) -> dict[str, dict[str, Any]]:
@@ -62,9 +67,14 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
         rows.append(("PUF records", str(cohort_t["puf_cases"]), sup.count(flow.n_start), ""))
     if "excluded_stage_iv_without_sp" in cohort_t:
         step = next((st for st in flow.steps if st.id == "definitive_surgery"), None)
-        rows.append(("Stage IV without definitive surgery (excluded)",
-                     str(cohort_t["excluded_stage_iv_without_sp"]),
-                     "—" if step is None else sup.count(step.n_excluded), ""))
+        rows.append(
+            (
+                "Stage IV without definitive surgery (excluded)",
+                str(cohort_t["excluded_stage_iv_without_sp"]),
+                "—" if step is None else sup.count(step.n_excluded),
+                "",
+            )
+        )
     if "included" in cohort_t:
         rows.append(("Included", str(cohort_t["included"]), sup.count(flow.n_final), ""))
 
@@ -81,9 +91,7 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
     for table_key in ("table1", "table2"):
         for target_variable, cells in targets.get(table_key, {}).items():
             variable = term_map.get(target_variable, target_variable)
-            summary = next(
-                (t for t in results.tables.values() if variable in t.variables), None
-            )
+            summary = next((t for t in results.tables.values() if variable in t.variables), None)
             for level, values in cells.items():
                 if level == "p" or not isinstance(values, list):
                     continue
@@ -92,33 +100,56 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
                     if summary is not None
                     else [None] * 4
                 )
-                rows.append((
-                    f"{table_key.replace('table', 'Table ')} {variable} = {level} "
-                    "(All / SP / M / NSA)",
-                    " / ".join(str(v) for v in values),
-                    " / ".join("—" if v is None else sup.count(v) for v in ours),
-                    "",
-                ))
+                rows.append(
+                    (
+                        f"{table_key.replace('table', 'Table ')} {variable} = {level} "
+                        "(All / SP / M / NSA)",
+                        " / ".join(str(v) for v in values),
+                        " / ".join("—" if v is None else sup.count(v) for v in ours),
+                        "",
+                    )
+                )
             if "p" in cells and summary is not None:
                 test = summary.tests.filter(pl.col("variable") == variable)
                 p = test["p_value"][0] if test.height else None
-                rows.append((f"{table_key.replace('table', 'Table ')} {variable}: p-value",
-                             str(cells["p"]), fmt_p(p), ""))
+                rows.append(
+                    (
+                        f"{table_key.replace('table', 'Table ')} {variable}: p-value",
+                        str(cells["p"]),
+                        fmt_p(p),
+                        "",
+                    )
+                )
 
     survival_t = targets.get("survival", {})
     for key, km_id in (("groups3", "fig2b"), ("histology", "fig3")):
         for group, values in survival_t.get(key, {}).items():
-            for what, label in (("median_os_years", "median OS, years"), ("os5_pct", "5-year OS, %")):
+            for what, label in (
+                ("median_os_years", "median OS, years"),
+                ("os5_pct", "5-year OS, %"),
+            ):
                 if what in values:
                     ours = _km_value(results.km.get(km_id), group, what)
-                    rows.append((f"{group}: {label}", f"{values[what]:g}",
-                                 "NA" if ours is None or is_missing(ours) else f"{ours:.1f}", ""))
+                    rows.append(
+                        (
+                            f"{group}: {label}",
+                            f"{values[what]:g}",
+                            "NA" if ours is None or is_missing(ours) else f"{ours:.1f}",
+                            "",
+                        )
+                    )
     for group, values in targets.get("groups8", {}).items():
         for what, label in (("median_os_years", "median OS, years"), ("os5_pct", "5-year OS, %")):
             if what in values:
                 ours = _km_value(results.km.get("fig2a"), group, what)
-                rows.append((f"{group}: {label}", f"{values[what]:g}",
-                             "NA" if ours is None or is_missing(ours) else f"{ours:.1f}", ""))
+                rows.append(
+                    (
+                        f"{group}: {label}",
+                        f"{values[what]:g}",
+                        "NA" if ours is None or is_missing(ours) else f"{ours:.1f}",
+                        "",
+                    )
+                )
 
     mv = _terms(results.multivariable)
     for term, values in targets.get("table3", {}).items():
@@ -137,11 +168,19 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
             continue
         kind, group = key.split(":", 1)
         source = iptw if kind == "iptw" else psm
-        rows.append(_hr_row(f"{kind.upper()} HR {group}", values, source.get(f"{treatment}:{group}")))
+        rows.append(
+            _hr_row(f"{kind.upper()} HR {group}", values, source.get(f"{treatment}:{group}"))
+        )
     if "psm_patients_per_arm" in prop_t and results.matching:
         per_arm = results.matching["matching"].n_matched()
-        rows.append(("PSM patients per arm", str(prop_t["psm_patients_per_arm"]),
-                     " / ".join(sup.count(n) for n in per_arm.values()), ""))
+        rows.append(
+            (
+                "PSM patients per arm",
+                str(prop_t["psm_patients_per_arm"]),
+                " / ".join(sup.count(n) for n in per_arm.values()),
+                "",
+            )
+        )
 
     within = [r for r in rows if r[0].startswith("Table 3 HR") and r[-1] in ("yes", "no")]
     n_yes = sum(r[-1] == "yes" for r in within)
@@ -152,5 +191,11 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
         "resolved as noted in the targets file."
     )
     tidy = pl.DataFrame(rows, schema=list(_HEADER), orient="row")
-    return Table(key="paper_comparison", title="Published figures and this run", header=_HEADER,
-                 rows=tuple(rows), note=note, tidy=tidy)
+    return Table(
+        key="paper_comparison",
+        title="Published figures and this run",
+        header=_HEADER,
+        rows=tuple(rows),
+        note=note,
+        tidy=tidy,
+    )

@@ -48,6 +48,8 @@ def write_docx(doc: Document, path: Path) -> Path:
                     d.add_paragraph(b.note).runs[0].italic = True
             elif isinstance(b, Figure):
                 d.add_picture(str(b.png), width=Inches(6.0))
-                d.add_paragraph(b.title + (". " + b.caption if b.caption else "")).runs[0].italic = True
+                d.add_paragraph(b.title + (". " + b.caption if b.caption else "")).runs[
+                    0
+                ].italic = True
     d.save(str(path))
     return path

@@ -72,7 +72,10 @@ class KaplanMeierDisplay:
         n_table = len(self.groups) if self.at_risk is not None else 0
         if n_table:
             fig, (ax, tax) = plt.subplots(
-                2, 1, sharex=True, figsize=(figsize[0], figsize[1] + 0.25 * n_table + 0.4),
+                2,
+                1,
+                sharex=True,
+                figsize=(figsize[0], figsize[1] + 0.25 * n_table + 0.4),
                 gridspec_kw={"height_ratios": [figsize[1], 0.25 * n_table + 0.4]},
             )
         else:

@@ -59,7 +59,9 @@ def fmt_num(x: float | None, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
-def fmt_estimate_ci(est: float | None, low: float | None, high: float | None, digits: int = 2) -> str:
+def fmt_estimate_ci(
+    est: float | None, low: float | None, high: float | None, digits: int = 2
+) -> str:
     """``est (low–high)``, with ``NA`` for an undefined limit."""
     if is_missing(est):
         return "NA"
@@ -73,8 +75,8 @@ def fmt_pct(x: float | None, digits: int = 1) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Suppressor:
-    """Show every count in 1..threshold-1 as ``<threshold`` (0 is not a small cell: it reveals nothing
-    about a patient). ``threshold=None`` suppresses nothing."""
+    """Show every count in 1..threshold-1 as ``<threshold`` (0 is not a small cell: it reveals
+    nothing about a patient). ``threshold=None`` suppresses nothing."""
 
     threshold: int | None = None
 
@@ -120,6 +122,9 @@ class Suppressor:
         for c in frame.columns:
             if c in PERCENT_COLUMNS:
                 exprs.append(
-                    pl.when(small).then(pl.lit(hidden)).otherwise(pl.col(c).cast(pl.String)).alias(c)
+                    pl.when(small)
+                    .then(pl.lit(hidden))
+                    .otherwise(pl.col(c).cast(pl.String))
+                    .alias(c)
                 )
         return frame.with_columns(exprs)

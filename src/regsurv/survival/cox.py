@@ -71,7 +71,17 @@ class CoxTestTable:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CoxResult:
-    """A fitted Cox model. Coefficients are log hazard ratios; NaN for aliased columns."""
+    """A fitted Cox model (``coxph``). Coefficients are log hazard ratios, NaN when aliased.
+
+    ``var`` is the variance used for inference (the robust sandwich when ``robust``),
+    ``naive_var`` the model-based I⁻¹; ``std_error`` is always model-based and
+    ``robust_std_error`` NaN unless robust. ``loglik_null``/``loglik`` are the log partial
+    likelihoods at β = 0 and at the estimate. ``tests`` maps likelihood_ratio, wald, score (and
+    robust_score when robust) to statistic/df/p_value, as coxph's (Wald uses ``var``).
+    ``n_events`` counts event rows (unweighted, as coxph's nevent); ``n_dropped`` rows with a
+    missing value. ``concordance`` (computed on first access) has concordant, discordant,
+    tied_x, tied_y, tied_xy, concordance, std_error (R's definitions).
+    """
 
     terms: tuple[str, ...]
     estimate: np.ndarray
