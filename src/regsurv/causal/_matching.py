@@ -193,7 +193,7 @@ def greedy_triplets(
         return out
     out[:, 0] = visit
     pos1, pos2 = _Positions(coords, rows1), _Positions(coords, rows2)
-    chunk = chunk or max(4096, visit.shape[0] // 16)
+    chunk = chunk or max(4096, visit.shape[0] // 32)
     for begin in range(0, visit.shape[0], chunk):
         ref = visit[begin : begin + chunk]
         x = coords[ref]
