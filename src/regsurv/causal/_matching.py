@@ -371,7 +371,7 @@ def vector_matching(
     caliper: float,
     n_clusters: int,
     rng: np.random.Generator,
-) -> np.ndarray:
+) -> tuple[np.ndarray, float]:
     """Vector matching (Lopez & Gutman, Stat Sci 2017) of reference units to two other groups.
 
     ``logit_ps`` (n, 3): logit of each generalized propensity score. Units outside the common
@@ -381,7 +381,8 @@ def vector_matching(
     within each cluster every reference unit takes its nearest ``t'`` unit on ``logit r_ref``
     (with replacement; the left one on ties), within ``caliper × sd(logit r_ref)`` over the
     eligible units. A reference unit matched to both other groups forms a set.
-    Returns (n_ref, 3) row indices: reference, then the other groups in index order.
+    Returns (n_ref, 3) row indices (reference, then the other groups in index order) and the
+    caliper width used.
     """
     n, n_groups = logit_ps.shape
     lows = np.array(
@@ -425,4 +426,4 @@ def vector_matching(
     out[incomplete, 1:] = NO_MATCH
     out[incomplete, 0] = NO_MATCH
     out[~eligible[ref_rows], :] = NO_MATCH
-    return out
+    return out, width

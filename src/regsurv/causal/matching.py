@@ -387,21 +387,23 @@ def match_triplets(
     neighbours without replacement): a set is admissible when every pair of its members is within
     ``caliper`` SD on every ``logit p_k`` (k = 1..3). Reference patients are visited in
     ``order`` (``"data"`` = row order, ``"random"`` seeded by ``random_state``); each takes,
-    among the ``n_candidates`` nearest (max-norm, cKDTree) patients of each other group, the
-    still-available admissible pair with the smallest triangle perimeter (Euclidean, scaled
-    logits; ties: the nearer candidates); when all those are taken the search widens until the
-    caliper is exhausted; no admissible pair -> unmatched. Nobody is used twice, and the result
-    is maximal (no admissible set remains among unmatched patients). Patients with identical
-    scores (common with categorical covariates) share one position and are taken lowest row
-    first; distinct positions at exactly equal distance are ranked in the order the k-d tree
-    returns them (deterministic for a given input).
+    among the ``n_candidates`` nearest (max-norm, cKDTree) still-available patients of each
+    other group, the admissible pair with the smallest triangle perimeter (Euclidean, scaled
+    logits; ties: the nearer candidates); if none, the search widens (doubling the candidates
+    up to 8 × ``n_candidates``, then every admissible pair in the caliper ball); no admissible
+    pair -> unmatched. Nobody is used twice, and the result is maximal (no admissible set
+    remains among unmatched patients). Patients with identical scores (common with categorical
+    covariates) share one position and are taken lowest row first; distinct positions at
+    exactly equal distance are ranked in the order the k-d tree returns them (deterministic
+    for a given input). Candidate lists are computed in batches (`_matching.greedy_triplets`).
 
     ``method="vector"`` (Lopez & Gutman, Stat Sci 2017): units outside the common support of all
     three scores are ineligible; for each other group t' the eligible units are clustered by
     k-means (``n_clusters``, seeded) on the logit score of the third group t'', and within a
     cluster each reference patient takes its nearest t' patient on ``logit p_ref`` within
-    ``caliper × sd(logit p_ref)``, with replacement (controls may serve several sets; weights
-    count the reuse). Reference patients matched in both groups form the sets.
+    ``caliper × sd(logit p_ref)`` (SD over the eligible units), with replacement (patients of
+    the other groups may serve several sets; their weights count the reuse, rescaled per
+    group). Reference patients matched in both groups form the sets.
     """
     if method not in TRIPLET_METHODS:
         raise ValueError(f"method must be one of {TRIPLET_METHODS}, got {method!r}")
@@ -447,8 +449,7 @@ def match_triplets(
         raw = greedy_triplets(coords, group, visit, others, float(caliper), int(n_candidates))
         width = float(caliper)
     else:
-        raw = vector_matching(logit_ps, group, ref, float(caliper), int(n_clusters), rng)
-        width = float(caliper) * float(np.std(logit_ps[:, ref], ddof=1))
+        raw, width = vector_matching(logit_ps, group, ref, float(caliper), int(n_clusters), rng)
     complete = (raw != NO_MATCH).all(axis=1)
     sets, matched_set = _number_sets(raw[complete], n)
 

@@ -10,7 +10,7 @@ import polars as pl
 from regsurv.synth._generate import generate_chunk
 from regsurv.synth._parameters import CLASSES, class_counts
 
-CHUNK_ROWS = 250_000
+CHUNK_ROWS = 100_000  # rows per chunk: about 0.5 GB peak while generating
 
 
 def iter_chunks(

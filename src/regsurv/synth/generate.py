@@ -111,7 +111,7 @@ def write_synthetic_puf(
                 write_puf(chunk, tmp / f"part{k:05d}.parquet", format="parquet")
                 for k, chunk in enumerate(chunks)
             ]
-            pl.scan_parquet(parts).sink_parquet(staged)
+            pl.scan_parquet(parts).sink_parquet(staged, row_group_size=chunk_rows)
         else:
             first = tmp / "first" / out.name  # the SAS program written with it names the file
             first.parent.mkdir()
