@@ -28,7 +28,7 @@ TOLER_CHOL = np.finfo(float).eps ** 0.75
 class CoxData:
     """Sorted, centred and scaled inputs with their group/tie structure."""
 
-    x: np.ndarray  # (n, p), centred and scaled, sorted
+    x: np.ndarray  # (n, p), centred and scaled, in INPUT row order (never sorted)
     weight: np.ndarray  # (n,)
     event: np.ndarray  # (n,) bool
     order: np.ndarray  # sorted position -> input row
@@ -56,9 +56,18 @@ def prepare(
     weight: np.ndarray,
     stratum: np.ndarray,
     ties: str,
+    *,
+    overwrite_x: bool = False,
 ) -> CoxData:
-    """Sort by (stratum, time), centre and scale X (as coxfit6), and build the tie structure."""
-    order = np.argsort(time, kind="stable")
+    """Sort by (stratum, time), centre and scale X (as coxfit6), and build the tie structure.
+
+    X itself is not sorted: every pass over it goes through ``order`` (sparse segment sums),
+    which saves an n × p gather. ``overwrite_x`` centres and scales ``x`` in place.
+    """
+    if time.size and np.all(time == np.floor(time)) and time.max() < 65536:
+        order = np.argsort(time.astype(np.uint16), kind="stable")  # radix sort: integer months
+    else:
+        order = np.argsort(time, kind="stable")
     if stratum.size and stratum.min() != stratum.max():
         order = order[np.argsort(stratum[order], kind="stable")]
     time_s, stratum_s = time[order], stratum[order]
@@ -66,10 +75,11 @@ def prepare(
     weight_s = weight[order].astype(float)
     n = len(time_s)
     total_w = weight_s.sum()
-    x_s = x[order]
-    center = (weight_s @ x_s) / total_w if n else np.zeros(x.shape[1])
+    x_s = x if overwrite_x else np.array(x, dtype=float)
+    weight_in = weight.astype(float)
+    center = (weight_in @ x_s) / total_w if n else np.zeros(x.shape[1])
     x_s -= center
-    spread = (weight_s @ np.abs(x_s)) / total_w if n else np.ones(x.shape[1])
+    spread = (weight_in @ np.abs(x_s)) / total_w if n else np.ones(x.shape[1])
     scale = np.where(spread > 0, 1.0 / np.where(spread > 0, spread, 1.0), 1.0)
     x_s *= scale
 
@@ -111,7 +121,8 @@ def prepare(
     return CoxData(
         x_s, weight_s, event_s, order, group_of_row, group_start, group_stratum_end,
         group_stratum_start, event_groups, death_rows, death_starts, term_group, term_a,
-        term_m, term_q, group_death_weight, weight_s[death_rows] @ x_s[death_rows], center, scale,
+        term_m, term_q, group_death_weight, weight_s[death_rows] @ x_s[order[death_rows]], center,
+        scale,
     )  # fmt: skip
 
 
@@ -162,18 +173,18 @@ class CoxState:
 
 def evaluate(data: CoxData, beta: np.ndarray) -> CoxState:
     """Log partial likelihood and the risk-set sums S0, S1 at β."""
-    eta = data.x @ beta
+    eta = (data.x @ beta)[data.order]
     shift = float(eta.max()) if eta.size and eta.max() > 300 else 0.0
     risk = np.exp(eta - shift)
     wr = data.weight * risk
     eg = data.event_groups
     s0_group = _segment_sum(wr, data.group_start, len(wr))
     s0_risk = _reverse_cumsum_by_stratum(s0_group, data)[eg]
-    s1_group = _segment_matmul(wr, data.group_start, data.x)
+    s1_group = _segment_matmul(wr, data.group_start, data.x, rows=data.order)
     s1_risk = _reverse_cumsum_by_stratum(s1_group, data)[eg]
     dr = data.death_rows
     s0_death = _segment_sum(wr[dr], data.death_starts, len(dr))
-    s1_death = _segment_matmul(wr[dr], data.death_starts, data.x, rows=dr)
+    s1_death = _segment_matmul(wr[dr], data.death_starts, data.x, rows=data.order[dr])
     tg = data.term_group
     denom = s0_risk[tg] - data.term_a * s0_death[tg]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -220,7 +231,9 @@ def information(
     B_all[data.event_groups] = B
     dr = data.death_rows
     row_coef[dr] -= data.weight[dr] * state.risk[dr] * B_all[data.group_of_row[dr]]
-    s2 = (data.x * row_coef[:, None]).T @ data.x
+    row_coef_input = np.empty_like(row_coef)
+    row_coef_input[data.order] = row_coef
+    s2 = (data.x * row_coef_input[:, None]).T @ data.x
     s1r, s1d = state.s1_risk, state.s1_death
     cross = s1r.T @ (s1d * E[:, None])
     outer = s1r.T @ (s1r * C[:, None]) - cross - cross.T + s1d.T @ (s1d * F[:, None])
@@ -229,7 +242,7 @@ def information(
 
 
 def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
-    """Weighted score residuals w_i U_i (sorted rows), R's residuals(type = "score") × w.
+    """Weighted score residuals w_i U_i (input row order), R's residuals(type="score") × w.
 
     U_i = α_i x_i − δ_i x̄̄_g + r_i M_g − δ_i r_i Ma_g with α_i = δ_i − r_i H_g + δ_i r_i Ha_g;
     H, M the cumulative Σ h_k, Σ h_k x̄_k over tie terms up to the row's time (h_k = m/D_k)
@@ -265,10 +278,12 @@ def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
     n = len(r)
     columns = np.concatenate([g, g + n_groups, g + 2 * n_groups])
     values = np.concatenate([-w * delta, w * r, -w * delta * r])
-    rows = np.tile(np.arange(n), 3)
+    rows = np.tile(data.order, 3)
     coupling = sparse.csr_matrix((values, (rows, columns)), shape=(n, 3 * n_groups))
     resid = np.asarray(coupling @ np.vstack([xbar_all, cum_m, ma_all]))
-    resid += data.x * alpha[:, None]
+    alpha_input = np.empty_like(alpha)
+    alpha_input[data.order] = alpha
+    resid += data.x * alpha_input[:, None]
     return resid
 
 

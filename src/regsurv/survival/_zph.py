@@ -52,7 +52,7 @@ def zph_test(
     g = g - g_rows.mean()
 
     dr = data.death_rows
-    wx = data.x[dr] * data.weight[dr, None]
+    wx = data.x[data.order[dr]] * data.weight[dr, None]
     group_score = np.add.reduceat(wx, data.death_starts, axis=0) - data.group_death_weight[
         :, None
     ] * _cox.mean_covariate(data, state)

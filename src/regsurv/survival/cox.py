@@ -110,8 +110,7 @@ class CoxResult:
         """R's concordance counts, index and SE (computed on first access, then cached)."""
         if not self._concordance and self._model is not None:
             m = self._model
-            eta = np.empty(len(m.time_values))
-            eta[m.data.order] = m.data.x @ m.fit.beta_scaled
+            eta = m.data.x @ m.fit.beta_scaled
             self._concordance.update(
                 concordance_counts(
                     m.time_values,
@@ -251,10 +250,9 @@ def _chi2_test(statistic: float, df: int) -> dict[str, float]:
 
 def _refit_without(model: _CoxModel, columns: np.ndarray) -> _cox.CoxFit:
     """Refit on the same rows with only ``columns`` of the design (drop1)."""
-    order = model.data.order
     data = _cox.prepare(
-        model.time_values[order], model.event_values[order], model.data.x[:, columns],
-        model.weight_values[order], model.stratum_values[order], model.ties,
+        model.time_values, model.event_values, model.data.x[:, columns], model.weight_values,
+        model.stratum_values, model.ties, overwrite_x=True,
     )  # fmt: skip
     return _cox.newton_raphson(data)
 
@@ -387,7 +385,7 @@ def cox_ph(
     if robust is None:
         robust = cluster is not None or bool(np.any(w != np.round(w)))
 
-    data_ = _cox.prepare(t, e, x, w, stratum, ties)
+    data_ = _cox.prepare(t, e, x, w, stratum, ties, overwrite_x=True)
     n_events = float(e.sum())
     p = x.shape[1]
     warnings: list[str] = []
@@ -428,9 +426,8 @@ def cox_ph(
         weighted = _cox.score_residuals(data_, fit.state) / data_.scale
         weighted0 = _cox.score_residuals(data_, _cox.evaluate(data_, np.zeros(p))) / data_.scale
         if cluster_codes is not None:
-            groups = cluster_codes[data_.order]
-            weighted = _sum_by(weighted, groups)
-            weighted0 = _sum_by(weighted0, groups)
+            weighted = _sum_by(weighted, cluster_codes)
+            weighted0 = _sum_by(weighted0, cluster_codes)
         var = naive_var @ (weighted.T @ weighted) @ naive_var
         u0 = weighted0.sum(axis=0)
         g0 = weighted0.T @ weighted0
