@@ -43,6 +43,11 @@ def test_the_check_catches_a_wrong_cohort():
         .then(pl.lit(1, pl.Int8))
         .otherwise(pl.col("death"))
         .alias("death"),
+        # every SP-alone patient dead within a year: 5-year OS 0%, far outside any tolerance
+        pl.when(pl.col("treatment") == "SP alone")
+        .then(pl.min_horizontal(pl.col("os_years"), pl.lit(0.9)))
+        .otherwise(pl.col("os_years"))
+        .alias("os_years"),
         pl.when(pl.col("sex") == "Male")
         .then(pl.lit("Female"))
         .otherwise(pl.col("sex"))

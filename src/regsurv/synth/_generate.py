@@ -14,6 +14,7 @@ from functools import cache
 
 import numpy as np
 import polars as pl
+from scipy.special import ndtr
 
 from regsurv.synth._parameters import (
     CLASSES,
@@ -231,7 +232,10 @@ def _cohort_block(
     )
     r.s("FACILITY_LOCATION_CD")[idx] = _draw_by_label(rng, m, "facility_location_codes", loc)
 
-    hist = m.tables["histology"].draw(rng, group)
+    # Histology, size and margins: the group's published distribution, ranked by prognosis and
+    # tied to age through a Gaussian copula (older patients, more aggressive tumours).
+    biology = _BiologyByAge(m, c["tumor_biology"], age)
+    hist = biology.draw(rng, "histology", m.tables["histology"], group, _histology_by_prognosis(m))
     r.i("histology")[idx] = hist
     r.s("HISTOLOGY")[idx] = _draw_by_label(rng, m, "histology_codes", _pick(HISTOLOGY_LEVELS, hist))
     r.s("BEHAVIOR")[idx] = "3"
@@ -241,12 +245,16 @@ def _cohort_block(
     # Size and margins: latent category from the known counts, masked at the published rates.
     size_table = m.tables["tumor_size"]
     known = size_table.counts[: len(SIZE_LEVELS)]
-    size = GroupTable(SIZE_LEVELS, known).draw(rng, group)
+    size = biology.draw(
+        rng, "tumor_size", GroupTable(SIZE_LEVELS, known), group, np.arange(len(SIZE_LEVELS))
+    )
     size_unknown = rng.random(n) < (size_table.counts[-1] / size_table.counts.sum(axis=0))[group]
     r.i("tumor_size")[idx] = size
     r.i("size_mm")[idx] = _size_codes(rng, m, size, size_unknown)
     margin_table = m.tables["margins"]
-    margins = GroupTable(MARGIN_LEVELS, margin_table.counts[:2]).draw(rng, group)
+    margins = biology.draw(
+        rng, "margins", GroupTable(MARGIN_LEVELS, margin_table.counts[:2]), group, np.arange(2)
+    )
     margin_unknown = (
         rng.random(n) < (margin_table.counts[2] / margin_table.counts.sum(axis=0))[group]
     )
@@ -299,6 +307,76 @@ def _cohort_block(
         + margins * m.log_hr["margins:Positive"]
     )
     return lp
+
+
+def _histology_by_prognosis(m: _Model) -> np.ndarray:
+    """Histology group indices from the lowest Table 3 hazard ratio to the highest."""
+    return np.argsort(_levels_lhr(m, "histology", HISTOLOGY_LEVELS), kind="stable")
+
+
+def _age_distribution(c: dict) -> np.ndarray:
+    """P(age = a) for a = 0..90 per group (rows = groups), as `_cohort_block` draws ages."""
+    n_g = np.asarray(c["sex"]["1"], dtype=float) + np.asarray(c["sex"]["2"], dtype=float)
+    band_p = np.diff(
+        np.column_stack(
+            [
+                np.zeros(n_g.size),
+                np.asarray(c["age"]["under_40"]) / n_g,
+                np.asarray(c["age"]["le_55"]) / n_g,
+                np.ones(n_g.size),
+            ]
+        ),
+        axis=1,
+    )
+    out = np.zeros((len(n_g), 91))
+    for b, (lo, hi) in enumerate(c["age"]["bands"]):
+        width = hi - lo + 1
+        k = np.arange(width)
+        for g in range(len(n_g)):
+            inv = 1.0 / c["age"]["shape"][g][b]
+            pk = ((k + 1) / width) ** inv - (k / width) ** inv  # P(floor(width U^shape) = k)
+            np.add.at(out[g], np.minimum(lo + k, 90), band_p[g, b] * pk)
+    return out
+
+
+class _BiologyByAge:
+    """Categories drawn through a Gaussian copula with age: the latent score of a row is
+    L = rho z + sqrt(1 - rho^2) e, z = (age - center) / scale, e ~ N(0, 1) fresh per covariate;
+    u = F_g(L), with F_g the exact distribution of L in the row's group (the mixture over the
+    group's age distribution), so u ~ U(0, 1) within each group and the covariate keeps the
+    group's published distribution exactly; categories ordered best prognosis first are cut at
+    the group's cumulative proportions, so older patients get the worse categories."""
+
+    def __init__(self, m: _Model, spec: dict, age: np.ndarray) -> None:
+        self.rho_of = spec["age_correlation"]
+        self.z = (age - spec["age_center"]) / spec["age_scale"]
+        self.p_age = _age_distribution(m.params["cohort"])
+        self.z_age = (np.arange(91) - spec["age_center"]) / spec["age_scale"]
+
+    def draw(
+        self,
+        rng: np.random.Generator,
+        covariate: str,
+        table: GroupTable,
+        group: np.ndarray,
+        order: np.ndarray,
+    ) -> np.ndarray:
+        """One index into `table.labels` per row; `order`: level indices, best prognosis first."""
+        rho = float(self.rho_of[covariate])
+        if rho == 0.0:
+            return table.draw(rng, group)
+        noise = np.sqrt(1.0 - rho**2)
+        latent = rho * self.z + noise * rng.standard_normal(self.z.size)
+        u = np.empty(latent.size)
+        for g in np.unique(group):
+            rows = np.flatnonzero(group == g)
+            # F_g(l) = sum_a P_g(a) Phi((l - rho z_a) / noise), in blocks (bounded memory)
+            for block in np.array_split(rows, rows.size // 65_536 + 1):
+                shifted = (latent[block, None] - rho * self.z_age) / noise
+                u[block] = ndtr(shifted) @ self.p_age[g]
+        cum = np.cumsum(table.counts[order] / table.counts.sum(axis=0), axis=0)[:, group]
+        k = np.minimum((u[None, :] > cum).sum(axis=0), len(order) - 1)
+        return order[k]
 
 
 def _levels_lhr(m: _Model, variable: str, levels: tuple[str, ...]) -> np.ndarray:
