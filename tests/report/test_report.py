@@ -322,3 +322,26 @@ def test_suppressed_run_with_profile_r_and_no_network(tmp_path, no_network):
     html = (out / "report.html").read_text()
     assert "Profile &#x27;r&#x27;: Efron ties" in html
     assert "&lt;11" in html
+
+
+def test_two_group_nearest_matching_runs_from_the_study_file(study_run):
+    """`[matching] method = "nearest"` matches [control, treated] with MatchIt's greedy rule."""
+    import copy
+
+    from regsurv.causal import MatchingSpec
+
+    results, _ = study_run
+    spec = results.spec.model_copy(
+        update={
+            "matching": MatchingSpec(method="nearest", groups=("SP alone", "Metastasectomy"))
+        }
+    )
+    trial = copy.copy(results)
+    trial.spec = spec
+    trial.matching = {}
+    runner._matching_step(trial)
+    matching = trial.matching["matching"]
+    assert set(matching.n_matched()) == {"SP alone", "Metastasectomy"}
+    counts = matching.n_matched()
+    assert counts["SP alone"] == counts["Metastasectomy"] > 0
+    assert trial.matching["survival"].cox.terms == ("treatment:Metastasectomy",)

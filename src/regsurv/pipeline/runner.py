@@ -321,6 +321,7 @@ def _propensity_step(results: StudyResults) -> None:
 def _matching_step(results: StudyResults) -> None:
     from regsurv.causal import (
         PropensityModel,
+        match_nearest,
         match_triplets,
         matched_balance,
         matched_survival,
@@ -332,21 +333,44 @@ def _matching_step(results: StudyResults) -> None:
     treatment = m_spec.treatment or ps_spec.treatment
     covariates = m_spec.covariates or ps_spec.covariates
     data = _propensity_data(results)
-    model = PropensityModel(covariates, reference=ps_spec.reference).fit(data, treatment=treatment)
-    matching = match_triplets(
-        model.predict_proba(data),
-        data[treatment],
-        classes=model.classes_,
-        caliper=m_spec.caliper,
-        reference_group=m_spec.reference_group,
-        method=m_spec.method,
-        order=m_spec.order,
-        n_candidates=m_spec.n_candidates,
-        n_clusters=m_spec.n_clusters,
-        random_state=m_spec.random_state
-        if m_spec.random_state is not None
-        else results.spec.study.seed,
-    )
+    seed = results.spec.study.seed
+    random_state = m_spec.random_state if m_spec.random_state is not None else seed
+    if m_spec.method == "nearest":  # two groups: [control, treated]
+        if m_spec.groups is None:
+            raise ValueError("[matching] method 'nearest' needs groups = [control, treated]")
+        data = data.filter(pl.col(treatment).cast(pl.String).is_in(list(m_spec.groups)))
+        data = data.with_columns(pl.col(treatment).cast(pl.String).cast(pl.Enum(m_spec.groups)))
+        model = PropensityModel(covariates, reference=ps_spec.reference).fit(
+            data, treatment=treatment
+        )
+        matching = match_nearest(
+            model.predict_proba(data),
+            data[treatment],
+            classes=model.classes_,
+            caliper=m_spec.caliper,
+            caliper_scale=m_spec.caliper_scale,
+            distance=m_spec.distance,
+            ratio=m_spec.ratio,
+            replace=m_spec.replace,
+            order=m_spec.order,
+            random_state=random_state,
+        )
+    else:
+        model = PropensityModel(covariates, reference=ps_spec.reference).fit(
+            data, treatment=treatment
+        )
+        matching = match_triplets(
+            model.predict_proba(data),
+            data[treatment],
+            classes=model.classes_,
+            caliper=m_spec.caliper,
+            reference_group=m_spec.reference_group,
+            method=m_spec.method,
+            order=m_spec.order,
+            n_candidates=m_spec.n_candidates,
+            n_clusters=m_spec.n_clusters,
+            random_state=random_state,
+        )
     results.matching = {
         "matching": matching,
         "balance": matched_balance(
