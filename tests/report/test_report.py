@@ -332,9 +332,7 @@ def test_two_group_nearest_matching_runs_from_the_study_file(study_run):
 
     results, _ = study_run
     spec = results.spec.model_copy(
-        update={
-            "matching": MatchingSpec(method="nearest", groups=("SP alone", "Metastasectomy"))
-        }
+        update={"matching": MatchingSpec(method="nearest", groups=("SP alone", "Metastasectomy"))}
     )
     trial = copy.copy(results)
     trial.spec = spec

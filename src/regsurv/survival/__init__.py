@@ -1,5 +1,6 @@
 """regsurv.survival."""
 
+from regsurv.survival.cox import CoxResult, CoxTestTable, cox_ph
 from regsurv.survival.km import SurvivalCurve, SurvivalCurves, kaplan_meier
 from regsurv.survival.logrank import (
     LogrankResult,
@@ -7,13 +8,15 @@ from regsurv.survival.logrank import (
     logrank_test,
     pairwise_logrank_test,
 )
-from regsurv.survival.cox import CoxResult, CoxTestTable, cox_ph  # noqa: E402
 
 __all__ = [
+    "CoxResult",
+    "CoxTestTable",
     "LogrankResult",
     "PairwiseLogrankResult",
     "SurvivalCurve",
     "SurvivalCurves",
+    "cox_ph",
     "kaplan_meier",
     "logrank_test",
     "pairwise_logrank_test",
