@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import tomllib
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -19,12 +17,11 @@ from regsurv.cohort import (
     derive_treatment_groups,
     group_counts,
 )
+from regsurv.studies import load_targets
 
 from ._helpers import cohort_spec, puf_frame
 
-TARGETS = tomllib.loads(
-    (Path(__file__).resolve().parents[3] / "shared" / "paper" / "targets.toml").read_text("utf-8")
-)
+TARGETS = load_targets()  # the paper's published figures, shipped with the study
 CONTRACT_LEVELS = {
     "treatment8": list(TREATMENT8),
     "treatment": ["SP alone", "Metastasectomy", "Non-surgical adjuvant therapies"],

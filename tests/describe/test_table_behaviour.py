@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -16,14 +14,10 @@ from scipy import stats
 
 from regsurv.describe import MISSING, OVERALL, summary_table, trend_test
 from regsurv.describe.smd import compare_groups, group_moments
+from regsurv.studies import load_targets
 from regsurv.testing import assert_close, load_reference, reference_data_path
 
-# the paper's published figures, shipped with the study (a copy of shared/paper/targets.toml)
-TARGETS = tomllib.loads(
-    (
-        Path(__file__).resolve().parents[2] / "src/regsurv/studies/sts_metastasectomy.targets.toml"
-    ).read_text()
-)
+TARGETS = load_targets()  # the paper's published figures, shipped with the study
 GROUPS = ["SP alone", "Metastasectomy", "Non-surgical adjuvant therapies"]
 
 

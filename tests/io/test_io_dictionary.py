@@ -10,7 +10,7 @@ import pytest
 from regsurv.io import load_dictionary
 from regsurv.io.dictionary import SENTINEL_KINDS
 
-SPEC = Path("/work/shared/spec/ncdb_puf_fields.md")
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "ncdb_puf_fields.md"
 
 # §1a layout table and §2 code tables of the spec, written out so that a field dropped from the
 # TOML file fails here.

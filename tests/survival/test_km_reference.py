@@ -8,30 +8,14 @@ the medians (summary(fit)$table) and summary(fit, times =) with and without exte
 from __future__ import annotations
 
 import re
-from functools import cache
 
 import numpy as np
-import polars as pl
 import pytest
 
 from regsurv.survival import kaplan_meier
-from regsurv.testing import assert_close, load_reference, reference_data_path
+from regsurv.testing import assert_close, load_reference
+from survival._r_data import r_dataset
 
-SIM_LEVELS = {  # R/00_common.R: factor levels of the simulated cohorts (first = reference)
-    "arm": ["SP alone", "Metastasectomy", "Non-surgical adjuvant"],
-    "histology": [
-        "Undifferentiated",
-        "Adipocytic",
-        "Fibroblastic",
-        "Smooth muscle",
-        "Skeletal muscle",
-        "Vascular",
-        "Nerve sheath",
-        "Uncertain differentiation",
-    ],
-    "margins": ["Negative", "Positive"],
-    "yeargrp": ["2004-2006", "2007-2009", "2010-2013"],
-}
 KM_FILES = [
     "lung__km",
     "veteran__km",
@@ -49,33 +33,6 @@ SURVFIT = re.compile(
     r"(?:, weights = (?P<weights>\w+))?, conf\.type = '(?P<conf>[-\w]+)'"
     r"(?:, robust = (?P<robust>TRUE|FALSE))?\)$"
 )
-
-
-def _csv(name: str) -> pl.DataFrame:
-    return pl.read_csv(reference_data_path(name), null_values="NA")
-
-
-@cache
-def r_dataset(dataset: str, data_expr: str) -> pl.DataFrame:
-    """The data frame an R call ran on (same decimal values, same factor levels)."""
-    if "edge_weights_ties_expanded" in data_expr:
-        return _csv("edge_weights_ties_expanded")
-    if dataset == "lung":
-        return _csv("lung").with_columns(pl.col("status") - 1)  # R: 1 = censored, 2 = dead
-    if dataset == "veteran":
-        levels = ["squamous", "smallcell", "adeno", "large"]
-        return _csv("veteran").with_columns(pl.col("celltype").cast(pl.Enum(levels)))
-    if dataset == "colon":
-        frame = _csv("colon").filter(pl.col("etype") == 2)
-        return frame.with_columns(pl.col("rx").cast(pl.Enum(["Obs", "Lev", "Lev+5FU"])))
-    if dataset == "sim3arm_a":
-        frame = _csv("sim3arm_a").with_columns(
-            pl.col(c).cast(pl.Enum(levels)) for c, levels in SIM_LEVELS.items()
-        )
-        per_row = load_reference("sim3arm_a__propensity")["per_row"]
-        assert per_row["id"] == frame["id"].to_list()
-        return frame.with_columns(w=pl.Series(per_row["w_final_stabilized_normalized"]))
-    return _csv(dataset)
 
 
 def km_cases():

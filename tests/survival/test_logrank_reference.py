@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from functools import cache
 
 import numpy as np
-import polars as pl
 import pytest
 
 from regsurv.survival import logrank_test, pairwise_logrank_test
-from regsurv.testing import assert_close, load_reference, reference_data_path
+from regsurv.testing import assert_close, load_reference
+from survival._r_data import SIM_LEVELS, r_dataset
 
 LOGRANK_FILES = [
     "lung__logrank",
@@ -28,55 +27,6 @@ SURVDIFF = re.compile(
     r"survdiff\(Surv\((?P<time>\w+), (?P<event>\w+)\) ~ (?P<group>\w+)"
     r"(?: \+ strata\((?P<strata>\w+)\))?, data = (?P<data>.+?)(?:, rho = (?P<rho>\d))?\)$"
 )
-PAIR = re.compile(r"subset\(d, arm %in% c\('(?P<a>[^']+)', '(?P<b>[^']+)'\)\)")
-ARMS = ["SP alone", "Metastasectomy", "Non-surgical adjuvant"]
-
-
-def _csv(name: str) -> pl.DataFrame:
-    return pl.read_csv(reference_data_path(name), null_values="NA")
-
-
-@cache
-def r_dataset(dataset: str, data_expr: str) -> pl.DataFrame:
-    """The data an R call ran on (same values and factor levels as R/00_common.R)."""
-    if "edge_weights_ties_expanded" in data_expr:
-        return _csv("edge_weights_ties_expanded")
-    if dataset == "lung":
-        return _csv("lung").with_columns(pl.col("status") - 1)  # R: 1 = censored, 2 = dead
-    if dataset == "veteran":
-        levels = ["squamous", "smallcell", "adeno", "large"]
-        return _csv("veteran").with_columns(pl.col("celltype").cast(pl.Enum(levels)))
-    if dataset == "colon":
-        frame = _csv("colon").filter(pl.col("etype") == 2)
-        return frame.with_columns(pl.col("rx").cast(pl.Enum(["Obs", "Lev", "Lev+5FU"])))
-    if dataset == "sim3arm_a":
-        histology = [
-            "Undifferentiated",
-            "Adipocytic",
-            "Fibroblastic",
-            "Smooth muscle",
-            "Skeletal muscle",
-            "Vascular",
-            "Nerve sheath",
-            "Uncertain differentiation",
-        ]
-        frame = _csv("sim3arm_a").with_columns(
-            pl.col("arm").cast(pl.Enum(ARMS)),
-            pl.col("histology").cast(pl.Enum(histology)),
-            pl.col("margins").cast(pl.Enum(["Negative", "Positive"])),
-            pl.col("yeargrp").cast(pl.Enum(["2004-2006", "2007-2009", "2010-2013"])),
-        )
-        per_row = load_reference("sim3arm_a__propensity")["per_row"]
-        assert per_row["id"] == frame["id"].to_list()
-        frame = frame.with_columns(w=pl.Series(per_row["w_final_stabilized_normalized"]))
-        pair = PAIR.search(data_expr)
-        if pair:  # droplevels(subset(d, arm %in% c(a, b)))
-            kept = [a for a in ARMS if a in (pair["a"], pair["b"])]
-            frame = frame.filter(pl.col("arm").is_in(kept)).with_columns(
-                pl.col("arm").cast(pl.String).cast(pl.Enum(kept))
-            )
-        return frame
-    return _csv(dataset)
 
 
 def logrank_cases():
@@ -139,9 +89,9 @@ def test_pairwise_matches_survdiff_on_subsets():
         "arm__Metastasectomy_vs_Nonsurgicaladjuvant",
     ]
     assert list(zip(result.group1, result.group2, strict=True)) == [
-        (ARMS[0], ARMS[1]),
-        (ARMS[0], ARMS[2]),
-        (ARMS[1], ARMS[2]),
+        (SIM_LEVELS["arm"][0], SIM_LEVELS["arm"][1]),
+        (SIM_LEVELS["arm"][0], SIM_LEVELS["arm"][2]),
+        (SIM_LEVELS["arm"][1], SIM_LEVELS["arm"][2]),
     ]
     assert_close(result.statistic, [ref[k]["result"]["chisq"] for k in keys], tier="software")
     assert_close(result.p_value, [ref[k]["result"]["p"] for k in keys], tier="software")

@@ -8,9 +8,10 @@ import pytest
 
 from regsurv.cohort import EXCLUDED_AT, apply_criteria, assign_exclusion
 from regsurv.io import load_dictionary
+from regsurv.studies import load_targets
 from regsurv.synth import TRUTH_COLUMNS, iter_synthetic_puf, synthetic_puf, true_parameters
 from regsurv.synth._generate import COLUMNS
-from regsurv.synth._parameters import CLASSES, class_counts, load_parameters, load_targets
+from regsurv.synth._parameters import CLASSES, class_counts, load_parameters
 from regsurv.synth.check import _cohort_spec
 from regsurv.testing import assert_close
 

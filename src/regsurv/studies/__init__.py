@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 DEFAULT_STUDY = "sts_metastasectomy"
 
@@ -20,3 +22,10 @@ def available_studies() -> tuple[str, ...]:
     """Names of the shipped study files."""
     folder = Path(str(files(__name__)))
     return tuple(sorted(p.stem for p in folder.glob("*.toml") if not p.stem.endswith(".targets")))
+
+
+def load_targets(name: str = DEFAULT_STUDY) -> dict[str, Any]:
+    """The published figures shipped beside study `name` (``<name>.targets.toml``)."""
+    path = Path(str(files(__name__) / f"{name}.targets.toml"))
+    with path.open("rb") as f:
+        return tomllib.load(f)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import least_squares
 
+from regsurv.studies import load_targets
 from regsurv.synth._generate import generate_chunk, model
 from regsurv.synth._parameters import (
     CLASSES,
     COHORT_CLASSES,
     class_counts,
     load_parameters,
-    load_targets,
 )
 from regsurv.synth._survival import marginal_survival
 

@@ -6,13 +6,11 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 PARAMETERS_FILE = "parameters.toml"
-TARGETS_FILE = Path(__file__).resolve().parents[1] / "studies" / "sts_metastasectomy.targets.toml"
 
 GROUPS = ("SP alone", "Metastasectomy", "Non-surgical adjuvant therapies")
 # Row classes: the first criterion of the paper a row fails, or the cohort group it lands in.
@@ -85,13 +83,6 @@ def load_parameters() -> dict[str, Any]:
     if tuple(classes) != CLASSES:
         raise ValueError(f"[population.classes] must list {CLASSES}, got {tuple(classes)}")
     return params
-
-
-@cache
-def load_targets() -> dict[str, Any]:
-    """The paper's published figures (the study's targets file)."""
-    with TARGETS_FILE.open("rb") as f:
-        return tomllib.load(f)
 
 
 def class_counts(rows: int) -> dict[str, int]:

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from regsurv.synth._parameters import load_targets
+from regsurv.studies import load_targets
 
 Z = 4.0  # tolerance = Z standard errors
 FLOW_TOLERANCE = 0.05
