@@ -58,8 +58,7 @@ def _flow_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -
     s = doc.section("flow", "Inclusion flow (Fig. 1)")
     flow = results.flow
     groups = group_counts(results.cohort) if results.cohort is not None else {}
-    shown = {k: v for k, v in groups.items()}
-    display = CohortFlowDisplay(flow=flow, groups=shown).plot()
+    display = CohortFlowDisplay(flow=flow, groups=groups).plot()
     _relabel_flow_counts(display, sup)
     s.add(_figure(display, figures, "fig1_flow", "Fig. 1. Inclusion flow"))
     frame = flow.to_frame()

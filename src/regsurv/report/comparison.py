@@ -93,6 +93,27 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
             variable = term_map.get(target_variable, target_variable)
             summary = next((t for t in results.tables.values() if variable in t.variables), None)
             for level, values in cells.items():
+                if isinstance(
+                    values, int
+                ):  # an overall count, e.g. lymph_nodes.clinically_positive
+                    flag = term_map.get(level, level)
+                    flag_table = next(
+                        (t for t in results.tables.values() if flag in t.variables), None
+                    )
+                    ours = (
+                        None
+                        if flag_table is None
+                        else _cell_counts(flag_table, flag, "Yes", order)[0]
+                    )
+                    rows.append(
+                        (
+                            f"{table_key.replace('table', 'Table ')} {level} (All)",
+                            str(values),
+                            "—" if ours is None else sup.count(ours),
+                            "",
+                        )
+                    )
+                    continue
                 if level == "p" or not isinstance(values, list):
                     continue
                 ours = (
