@@ -306,8 +306,22 @@ def _survival_section(doc: Document, results: Any, figures: Path, sup: Suppresso
         _warnings(s, km["curves"], km["logrank"])
 
 
+def _variable_labels(results: Any) -> dict[str, str]:
+    """Display labels of analysis columns: the study's table labels, else the column name."""
+    tables = results.spec.tables.tables if results.spec.tables is not None else ()
+    return {row.column: row.label for t in tables for row in t.rows if row.label}
+
+
+def _label(column: str, labels: dict[str, str]) -> str:
+    return labels.get(column, column.replace("_", " ").capitalize())
+
+
 def _cox_rows(
-    result: Any, covariates: Sequence[str], reference: dict[str, str], levels: dict[str, list[str]]
+    result: Any,
+    covariates: Sequence[str],
+    reference: dict[str, str],
+    levels: dict[str, list[str]],
+    labels: dict[str, str],
 ) -> tuple[list[tuple[str, ...]], set[int]]:
     frame = {r["term"]: r for r in result.to_frame().iter_rows(named=True)}
     rows: list[tuple[str, ...]] = []
@@ -319,14 +333,14 @@ def _cox_rows(
             if r is not None:
                 rows.append(
                     (
-                        cov,
+                        _label(cov, labels),
                         fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
                         fmt_p(r["p_value"]),
                     )
                 )
             continue
         headings.add(len(rows))
-        rows.append((cov, "", ""))
+        rows.append((_label(cov, labels), "", ""))
         ref = reference.get(cov, col_levels[0])
         for level in col_levels:
             if level == ref:
@@ -373,8 +387,9 @@ def _cox_note(result: Any, results: Any) -> str:
     return " ".join(parts)
 
 
-def _cox_section(doc: Document, results: Any) -> None:
+def _cox_section(doc: Document, results: Any, sup: Suppressor) -> None:
     s_spec = results.spec.survival
+    labels = _variable_labels(results)
     s = doc.section("supp_table4", "Supplementary Table 4. Univariable Cox models")
     if not _failed(s, results, "cox") and results.univariable:
         rows: list[tuple[str, ...]] = []
@@ -382,9 +397,9 @@ def _cox_section(doc: Document, results: Any) -> None:
         levels = _levels(results.cohort, s_spec.univariable.covariates)
         tidy = []
         for cov, res in results.univariable.items():
-            r, h = _cox_rows(res, [cov], s_spec.univariable.reference, levels)
+            r, h = _cox_rows(res, [cov], s_spec.univariable.reference, levels, labels)
             heads |= {i + len(rows) for i in h}
-            rows += [(*row, f"{res.n_obs}") for row in r]
+            rows += [(*row, sup.count(res.n_obs) if i in h else "") for i, row in enumerate(r)]
             tidy.append(
                 res.to_frame().with_columns(
                     pl.lit(cov).alias("model"), pl.lit(res.n_obs).alias("n_obs")
@@ -408,7 +423,7 @@ def _cox_section(doc: Document, results: Any) -> None:
         mv = results.multivariable
         levels = _levels(results.cohort, s_spec.multivariable.covariates)
         rows, heads = _cox_rows(
-            mv, s_spec.multivariable.covariates, s_spec.multivariable.reference, levels
+            mv, s_spec.multivariable.covariates, s_spec.multivariable.reference, levels, labels
         )
         s.add(
             Table(
@@ -663,7 +678,7 @@ def build_document(
     _flow_section(doc, results, figures, suppressor)
     _tables_section(doc, results, suppressor)
     _survival_section(doc, results, figures, suppressor)
-    _cox_section(doc, results)
+    _cox_section(doc, results, suppressor)
     if spec.propensity is not None:
         _propensity_section(doc, results, figures, suppressor)
     if spec.matching is not None:
