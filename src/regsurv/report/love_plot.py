@@ -54,7 +54,7 @@ class LovePlotDisplay:
         order = np.argsort(-before, kind="stable") if sort else np.arange(before.size)
         y = np.arange(before.size)[::-1]  # first row on top
         if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 0.28 * before.size + 1.4))
+            _, ax = plt.subplots(figsize=(8.0, 0.28 * before.size + 1.4))
         self.points_ = {
             "before": ax.scatter(
                 before[order], y, facecolors="none", edgecolors="#D55E00", label="Unweighted"
@@ -67,7 +67,7 @@ class LovePlotDisplay:
         self.labels_ = [labels[i] for i in order]
         ax.set_yticks(y, self.labels_)
         rule = table.rule.replace("_", " ")
-        ax.set_xlabel(self.xlabel or f"Absolute standardized mean difference ({rule})")
+        ax.set_xlabel(self.xlabel or f"|SMD| ({rule})")
         ax.set_xlim(left=0)
         ax.legend(loc="lower right", frameon=False)
         if self.title:
