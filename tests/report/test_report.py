@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from regsurv.cli import app
 from regsurv.pipeline import runner
 from regsurv.pipeline.runner import EXIT_OUTPUT, run_study
+from regsurv.report.format import COUNT_COLUMNS
 
 SECTIONS = (
     "data",
@@ -124,15 +126,15 @@ def test_results_json_holds_every_estimate(study_run):
 
 def test_html_is_self_contained(study_run):
     _, out = study_run
-    html = (out / "report.html").read_text()
-    assert "<script" not in html.lower()
-    for attr in re.findall(r'(?:src|href)="([^"]*)"', html):
+    page = (out / "report.html").read_text()
+    assert "<script" not in page.lower()
+    for attr in re.findall(r'(?:src|href)="([^"]*)"', page):
         assert attr.startswith(("data:", "#")), attr
-    assert "@import" not in html and "url(" not in html
+    assert "@import" not in page and "url(" not in page
     for section in SECTIONS:
-        assert f'<section id="{section}">' in html, section
-    assert html.count("data:image/png;base64,") == len(FIGURES)
-    assert "SYNTHETIC DATA" in html
+        assert f'<section id="{section}">' in page, section
+    assert page.count("data:image/png;base64,") == len(FIGURES)
+    assert "SYNTHETIC DATA" in page
 
 
 def test_html_renders_in_chromium_without_network_requests(study_run, tmp_path):
@@ -311,17 +313,22 @@ def test_suppressed_run_with_profile_r_and_no_network(tmp_path, no_network):
             yield key, node
 
     r = json.loads((out / "results.json").read_text())
+    count_keys = COUNT_COLUMNS | {"n_start", "n_final", "n_dropped", "n_sets", "group_sizes"}
     for key, value in walk(r):
-        if (
-            key in ("n", "n_risk", "n_event", "n_events", "n_obs", "observed")
-            and isinstance(value, (int, float))
-            and not isinstance(value, bool)
-        ):
+        if key in count_keys and isinstance(value, (int, float)) and not isinstance(value, bool):
             assert not 0 < value < 11, (key, value)
+    for table in r["tables"].values():  # a percentage beside a hidden count is hidden too
+        rows = table["rows"]
+        for n, pct in zip(rows["n"], rows["percent"], strict=True):
+            if n == "<11":
+                assert pct is None
 
-    html = (out / "report.html").read_text()
-    assert "Profile &#x27;r&#x27;: Efron ties" in html
-    assert "&lt;11" in html
+    page = (out / "report.html").read_text()
+    assert "Profile &#x27;r&#x27;: Efron ties" in page
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page.split("<body>", 1)[1]))
+    for m in re.finditer(r"(?:\bn = |events = )(\d[\d,]*)", text):
+        assert not 0 < int(m.group(1).replace(",", "")) < 11, m.group(0)
+    assert "<11" in text
 
 
 def test_two_group_nearest_matching_runs_from_the_study_file(study_run):
@@ -343,3 +350,32 @@ def test_two_group_nearest_matching_runs_from_the_study_file(study_run):
     counts = matching.n_matched()
     assert counts["SP alone"] == counts["Metastasectomy"] > 0
     assert trial.matching["survival"].cox.terms == ("treatment:Metastasectomy",)
+
+
+def test_a_failed_curve_replaces_only_its_own_section(tmp_path, monkeypatch):
+    """One analysis that fails (here: the histology curves) is explained in its section; the
+    others are computed and shown."""
+    import regsurv.survival as survival
+
+    real = survival.kaplan_meier
+
+    def flaky(data, **kwargs):
+        if kwargs.get("group") == "histology":
+            raise ValueError("histology 'Vascular' has 3 rows")
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(survival, "kaplan_meier", flaky)
+    results = run_study(out_dir=tmp_path / "report", suppress_below=11)
+    assert set(results.errors) == {"survival:fig3"}
+    assert set(results.km) == {"fig2a", "fig2b"}
+    page = (tmp_path / "report" / "report.html").read_text()
+    fig3 = page.split('<section id="fig3">', 1)[1].split("</section>", 1)[0]
+    assert "could not be computed" in fig3 and "&lt;11 rows" in fig3
+    assert 'id="fig-fig2b"' in page and results.multivariable is not None
+
+
+def test_unwritable_output_is_exit_code_5(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, ["run", "--out", str(blocker / "report")])
+    assert result.exit_code == EXIT_OUTPUT, result.output

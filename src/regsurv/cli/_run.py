@@ -16,6 +16,7 @@ from regsurv.pipeline.runner import (
     StudyError,
     run_study,
 )
+from regsurv.report.format import Suppressor
 
 RUN_HELP = f"""Run the study end to end and write the report.
 
@@ -89,9 +90,13 @@ def run(
             raise typer.Exit(EXIT_USAGE) from None
     n = results.cohort.height if results.cohort is not None else 0
     label = " (SYNTHETIC DATA)" if results.source.synthetic else ""
-    typer.echo(f"{n:,} patients in the cohort{label}; report: {out / 'report.html'}")
+    shown = Suppressor(suppress_below).count(n)
+    typer.echo(f"{shown} patients in the cohort{label}; report: {out / 'report.html'}")
     for step, message in results.errors.items():
-        typer.echo(f"warning: {step} section not computed: {message}", err=True)
+        typer.echo(
+            f"warning: {step} section not computed: {Suppressor(suppress_below).text(message)}",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,8 @@
 
 ``sas`` reproduces the paper's SAS 9.4 analysis (PROC PHREG's default Breslow ties, PROC
 LIFETEST's default log-log confidence intervals, IPTW weights normalized to N); ``r`` follows
-R ``survival``'s defaults (Efron ties, log intervals).
+R ``survival``'s and ``WeightIt``'s defaults (Efron ties, log intervals, weights not rescaled).
+Hazard ratios, robust SEs and weighted KM estimates do not change when all weights are rescaled.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "sas": Profile("sas", "breslow", "log-log", True, "the paper's SAS 9.4 analysis"),
-    "r": Profile("r", "efron", "log", True, "R survival's defaults"),
+    "r": Profile("r", "efron", "log", False, "R survival's and WeightIt's defaults"),
 }
 
 

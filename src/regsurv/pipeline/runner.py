@@ -14,7 +14,8 @@ import shutil
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -25,8 +26,8 @@ import polars as pl
 
 from regsurv.pipeline.profiles import Profile, get_profile
 
-#: Exit codes of ``regsurv run`` (documented in its ``--help``).
-EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT = 0, 2, 3, 4, 5
+#: Exit codes of ``regsurv run`` (documented in its ``--help``; 0 is success).
+EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT = 2, 3, 4, 5
 
 
 class StudyError(Exception):
@@ -121,7 +122,14 @@ class _Steps:
         self.results = results
         self.on_step = on_step
 
-    def run(self, name: str, fn: Callable[[], Any], *, required: bool = False) -> Any:
+    def run(
+        self,
+        name: str,
+        fn: Callable[[], Any],
+        *,
+        required: bool = False,
+        exit_code: int = EXIT_INPUT,
+    ) -> Any:
         if self.on_step is not None:
             self.on_step(name)
         start = time.perf_counter()
@@ -131,7 +139,7 @@ class _Steps:
             raise
         except Exception as exc:  # an analysis failed: the report explains it in its section
             if required:
-                raise StudyError(f"{name}: {exc}") from exc
+                raise StudyError(f"{name}: {exc}", exit_code) from exc
             self.results.errors[name] = f"{type(exc).__name__}: {exc}"
             return None
         finally:
@@ -190,7 +198,12 @@ def run_study(
     steps.run("cox", lambda: _cox_step(results))
     steps.run("propensity", lambda: _propensity_step(results))
     steps.run("matching", lambda: _matching_step(results))
-    steps.run("report", lambda: _write_outputs(results, out_dir, force=force), required=True)
+    steps.run(
+        "report",
+        lambda: _write_outputs(results, out_dir, force=force),
+        required=True,
+        exit_code=EXIT_OUTPUT,
+    )
     return results
 
 
@@ -224,26 +237,36 @@ def _tables_step(results: StudyResults) -> None:
         results.trend = trend_test(results.cohort, **t.trend.kwargs())
 
 
+@contextmanager
+def _unit(results: StudyResults, name: str) -> Iterator[None]:
+    """Record a failure of one analysis unit (a curve, a model) and go on with the others."""
+    try:
+        yield
+    except Exception as exc:  # the report replaces just this unit by the reason
+        results.errors[name] = f"{type(exc).__name__}: {exc}"
+
+
 def _km_step(results: StudyResults) -> None:
     from regsurv.survival import kaplan_meier, logrank_test
 
     s = results.spec.survival
     for curve in s.curves:
-        data = results.cohort.filter(pl.col(curve.group).is_not_null())
-        km = kaplan_meier(
-            data,
-            time=s.time,
-            event=s.event,
-            group=curve.group,
-            conf_type=results.profile.conf_type,
-        )
-        results.km[curve.id] = {
-            "curves": km,
-            "median": km.median(),
-            "landmarks": km.at(s.landmarks),
-            "at_risk": km.at(s.at_risk_times),
-            "logrank": logrank_test(data, time=s.time, event=s.event, group=curve.group),
-        }
+        with _unit(results, f"survival:{curve.id}"):
+            data = results.cohort.filter(pl.col(curve.group).is_not_null())
+            km = kaplan_meier(
+                data,
+                time=s.time,
+                event=s.event,
+                group=curve.group,
+                conf_type=results.profile.conf_type,
+            )
+            results.km[curve.id] = {
+                "curves": km,
+                "median": km.median(),
+                "landmarks": km.at(s.landmarks),
+                "at_risk": km.at(s.at_risk_times),
+                "logrank": logrank_test(data, time=s.time, event=s.event, group=curve.group),
+            }
 
 
 def _cox_step(results: StudyResults) -> None:
@@ -253,17 +276,24 @@ def _cox_step(results: StudyResults) -> None:
     ties = results.profile.ties
     for cov in s.univariable.covariates:
         ref = {k: v for k, v in s.univariable.reference.items() if k == cov}
-        results.univariable[cov] = cox_ph(
-            results.cohort, time=s.time, event=s.event, covariates=[cov], reference=ref, ties=ties
+        with _unit(results, f"cox:{cov}"):
+            results.univariable[cov] = cox_ph(
+                results.cohort,
+                time=s.time,
+                event=s.event,
+                covariates=[cov],
+                reference=ref,
+                ties=ties,
+            )
+    with _unit(results, "cox:multivariable"):
+        results.multivariable = cox_ph(
+            results.cohort,
+            time=s.time,
+            event=s.event,
+            covariates=s.multivariable.covariates,
+            reference=s.multivariable.reference,
+            ties=ties,
         )
-    results.multivariable = cox_ph(
-        results.cohort,
-        time=s.time,
-        event=s.event,
-        covariates=s.multivariable.covariates,
-        reference=s.multivariable.reference,
-        ties=ties,
-    )
 
 
 def _propensity_data(results: StudyResults) -> pl.DataFrame:
@@ -403,6 +433,9 @@ def load_targets(results: StudyResults) -> dict[str, Any] | None:
     if not name:
         return None
     path = results.study_path.parent / name
+    if not path.is_file():
+        results.errors["paper_comparison"] = f"targets file {path} not found"
+        return None
     with path.open("rb") as f:
         return tomllib.load(f)
 
@@ -449,6 +482,7 @@ def _write_outputs(results: StudyResults, out_dir: Path, *, force: bool) -> None
     try:
         start = time.perf_counter()
         write_report(results, tmp, targets=load_targets(results))
+        # the manifest is written inside the report step, so it records the report's own time
         results.durations["report"] = round(time.perf_counter() - start, 4)
         results.finished = datetime.now(UTC).isoformat(timespec="seconds")
         text = results.study_path.read_text(encoding="utf-8")

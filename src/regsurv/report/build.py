@@ -6,7 +6,6 @@ Nothing here computes a statistic: numbers come from the result objects (`to_fra
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,14 @@ def _figure(display: Any, directory: Path, key: str, title: str, caption: str = 
     return Figure(key=key, title=title, png=png, svg=svg, caption=caption)
 
 
-def _failed(section: Section, results: Any, step: str) -> bool:
+def _failed(section: Section, results: Any, step: str, sup: Suppressor) -> bool:
     """Replace a section's content by the reason its step failed; True when it did."""
     if step in results.errors:
         section.add(
-            Paragraph(f"This analysis could not be computed: {results.errors[step]}", "warning")
+            Paragraph(
+                f"This analysis could not be computed: {sup.text(results.errors[step])}",
+                "warning",
+            )
         )
         return True
     return False
@@ -92,11 +94,8 @@ def _relabel_flow_counts(display: Any, sup: Suppressor) -> None:
     if not sup.active:
         return
 
-    def repl(match: re.Match[str]) -> str:
-        return f"n = {sup.count(int(match.group(1).replace(',', '')))}"
-
     for text in display.boxes_.values():
-        text.set_text(re.sub(r"n = ([\d,]+)", repl, text.get_text()))
+        text.set_text(sup.text(text.get_text()))
 
 
 # -- descriptive tables --------------------------------------------------------------------------
@@ -174,7 +173,7 @@ def _tables_section(doc: Document, results: Any, sup: Suppressor) -> None:
         s = doc.section(
             definition.id, f"{definition.id.replace('table', 'Table ')}. {definition.title}"
         )
-        if _failed(s, results, "tables") or definition.id not in results.tables:
+        if _failed(s, results, "tables", sup) or definition.id not in results.tables:
             continue
         table = results.tables[definition.id]
         s.add(_summary_table(definition.id, s.title, table, sup, results.profile.note()))
@@ -276,8 +275,12 @@ def _km_summary(
             f"Log-rank test: chi-square {fmt_num(lr.statistic, 2)}, df {lr.df}, "
             f"p = {fmt_p(lr.p_value)}. NA: not reached (no estimate or limit). {note}"
         ),
-        tidy=tidy.with_columns(
-            pl.lit(lr.statistic).alias("logrank_statistic"), pl.lit(lr.p_value).alias("logrank_p")
+        tidy=sup.mask_groups(
+            tidy.with_columns(
+                pl.lit(lr.statistic).alias("logrank_statistic"),
+                pl.lit(lr.p_value).alias("logrank_p"),
+            ),
+            sup.hidden_groups(med),
         ),
     )
 
@@ -290,7 +293,7 @@ def _survival_section(doc: Document, results: Any, figures: Path, sup: Suppresso
     )
     for curve in s_spec.curves:
         s = doc.section(curve.id, curve.title)
-        if _failed(s, results, "survival") or curve.id not in results.km:
+        if _failed(s, results, f"survival:{curve.id}", sup) or curve.id not in results.km:
             continue
         km = results.km[curve.id]
         display = KaplanMeierDisplay(
@@ -370,12 +373,13 @@ def _levels(cohort: pl.DataFrame, columns: Sequence[str]) -> dict[str, list[str]
     return out
 
 
-def _cox_note(result: Any, results: Any) -> str:
+def _cox_note(result: Any, results: Any, sup: Suppressor) -> str:
     tests = result.tests
-    lr = tests.get("likelihood_ratio") or tests.get("lr") or {}
+    lr = tests.get("likelihood_ratio") or {}
     parts = [
-        f"Cox proportional hazards, {result.ties} ties; n = {result.n_obs}, events = "
-        f"{result.n_events:g}, complete cases ({result.n_dropped} with a missing value left out)."
+        f"Cox proportional hazards, {result.ties} ties; n = {sup.count(result.n_obs)}, events = "
+        f"{sup.count(result.n_events)}, complete cases ({sup.count(result.n_dropped)} with a "
+        "missing value left out)."
     ]
     if lr:
         parts.append(
@@ -391,12 +395,23 @@ def _cox_section(doc: Document, results: Any, sup: Suppressor) -> None:
     s_spec = results.spec.survival
     labels = _variable_labels(results)
     s = doc.section("supp_table4", "Supplementary Table 4. Univariable Cox models")
-    if not _failed(s, results, "cox") and results.univariable:
+    failed_models = {
+        k.split(":", 1)[1]: v for k, v in results.errors.items() if k.startswith("cox:")
+    }
+    failed_models.pop("multivariable", None)
+    if results.univariable or failed_models:
         rows: list[tuple[str, ...]] = []
         heads: set[int] = set()
         levels = _levels(results.cohort, s_spec.univariable.covariates)
         tidy = []
-        for cov, res in results.univariable.items():
+        for cov in s_spec.univariable.covariates:
+            if cov in failed_models:
+                heads.add(len(rows))
+                rows.append(
+                    (_label(cov, labels), f"not estimated: {sup.text(failed_models[cov])}", "", "")
+                )
+                continue
+            res = results.univariable[cov]
             r, h = _cox_rows(res, [cov], s_spec.univariable.reference, levels, labels)
             heads |= {i + len(rows) for i in h}
             rows += [(*row, sup.count(res.n_obs) if i in h else "") for i, row in enumerate(r)]
@@ -412,14 +427,14 @@ def _cox_section(doc: Document, results: Any, sup: Suppressor) -> None:
                 header=("Variable", "HR (95% CI)", "p-value", "N"),
                 rows=tuple(rows),
                 heading_rows=frozenset(heads),
-                tidy=pl.concat(tidy),
+                tidy=pl.concat(tidy) if tidy else None,
                 note=f"One Cox model per variable, complete cases of that variable; "
                 f"{results.profile.ties} ties. {results.profile.note()}",
             )
         )
         _warnings(s, *results.univariable.values())
     s = doc.section("table3", "Table 3. Multivariable Cox model for overall survival")
-    if not _failed(s, results, "cox") and results.multivariable is not None:
+    if not _failed(s, results, "cox:multivariable", sup) and results.multivariable is not None:
         mv = results.multivariable
         levels = _levels(results.cohort, s_spec.multivariable.covariates)
         rows, heads = _cox_rows(
@@ -433,7 +448,7 @@ def _cox_section(doc: Document, results: Any, sup: Suppressor) -> None:
                 rows=tuple(rows),
                 heading_rows=frozenset(heads),
                 tidy=mv.to_frame(),
-                note=_cox_note(mv, results),
+                note=_cox_note(mv, results, sup),
             )
         )
         _warnings(s, mv)
@@ -496,7 +511,7 @@ def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppres
     from regsurv.report.love_plot import LovePlotDisplay
 
     s = doc.section("supp_table5", "Propensity score analysis: IPTW (Supplementary Table 5)")
-    if _failed(s, results, "propensity") or not results.propensity:
+    if _failed(s, results, "propensity", sup) or not results.propensity:
         return
     p = results.propensity
     spec = results.spec.propensity
@@ -529,16 +544,19 @@ def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppres
                 (
                     r["group"],
                     sup.count(r["n"]),
-                    fmt_num(r["sum"], 1),
+                    "—" if sup.hides(r["n"]) else fmt_num(r["sum"], 1),
                     fmt_num(r["mean"], 3),
                     fmt_num(r["sd"], 3),
                     fmt_num(r["min"], 3),
                     fmt_num(r["max"], 3),
-                    fmt_num(r["ess_kish"], 1),
+                    "—" if sup.hides(r["n"]) else fmt_num(r["ess_kish"], 1),
                 )
                 for r in summary.iter_rows(named=True)
             ),
-            tidy=summary,
+            tidy=sup.mask_groups(
+                summary,
+                [g for g, n in zip(summary["group"], summary["n"], strict=True) if sup.hides(n)],
+            ),
             note="Effective sample size (Kish): (Σw)²/Σw².",
         )
     )
@@ -582,15 +600,21 @@ def _matching_section(doc: Document, results: Any, figures: Path, sup: Suppresso
     from regsurv.report.love_plot import LovePlotDisplay
 
     s = doc.section("matching", "Propensity score matching (three groups)")
-    if _failed(s, results, "matching") or not results.matching:
+    if _failed(s, results, "matching", sup) or not results.matching:
         return
     m = results.matching
     matching = m["matching"]
     counts = matching.n_matched()
     s.add(
         Paragraph(
-            f"Matched sets: {sup.count(matching.n_sets)} ({matching.method}, caliper "
-            f"{matching.caliper} SD of the logit propensity score). Patients per arm: "
+            f"Matched sets: {sup.count(matching.n_sets)} ({matching.method}, "
+            + (
+                "no caliper"
+                if matching.caliper is None
+                else f"caliper {matching.caliper:.4g}"
+                + (f", scale {matching.caliper_scale}" if matching.caliper_scale else "")
+            )
+            + "). Patients per arm: "
             + ", ".join(f"{g} {sup.count(n)}" for g, n in counts.items())
             + ". Unmatched: "
             + ", ".join(f"{g} {sup.count(n)}" for g, n in matching.n_unmatched.items())
@@ -673,7 +697,9 @@ def build_document(
             )
         )
     for step, message in results.errors.items():
-        intro.add(Paragraph(f"Section '{step}' not computed: {message}", "warning"))
+        intro.add(
+            Paragraph(f"Section '{step}' not computed: {suppressor.text(message)}", "warning")
+        )
 
     _flow_section(doc, results, figures, suppressor)
     _tables_section(doc, results, suppressor)

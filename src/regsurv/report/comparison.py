@@ -11,15 +11,17 @@ from typing import Any
 
 import polars as pl
 
+from regsurv.cohort import group_counts
 from regsurv.report.document import Table
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p, is_missing
 
 _HEADER = ("Quantity", "Paper", "Ours", "Within paper CI")
 
 
-def _km_value(km: dict[str, Any] | None, group: str, what: str) -> float | None:
-    """Median OS (years) or 5-year OS (%) of `group` from a KM analysis of the run."""
-    if km is None:
+def _km_value(km: dict[str, Any] | None, group: str, what: str, sup: Suppressor) -> float | None:
+    """Median OS (years) or 5-year OS (%) of `group` from a KM analysis of the run (None when
+    the group is too small to show under suppression)."""
+    if km is None or group in sup.hidden_groups(km["median"]):
         return None
     if what == "median_os_years":
         row = km["median"].filter(pl.col("group") == group)
@@ -80,11 +82,7 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
 
     groups_t = targets.get("groups", {})
     order = list(groups_t.get("order", []))
-    counts = (
-        dict(results.cohort.group_by("treatment").len().iter_rows())
-        if results.cohort is not None and "treatment" in results.cohort.columns
-        else {}
-    )
+    counts = group_counts(results.cohort) if results.cohort is not None else {}
     for g, n in zip(order, groups_t.get("n", []), strict=False):
         rows.append((f"Patients: {g}", str(n), sup.count(counts.get(g, 0)), ""))
 
@@ -150,7 +148,7 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
                 ("os5_pct", "5-year OS, %"),
             ):
                 if what in values:
-                    ours = _km_value(results.km.get(km_id), group, what)
+                    ours = _km_value(results.km.get(km_id), group, what, sup)
                     rows.append(
                         (
                             f"{group}: {label}",
@@ -162,7 +160,7 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
     for group, values in targets.get("groups8", {}).items():
         for what, label in (("median_os_years", "median OS, years"), ("os5_pct", "5-year OS, %")):
             if what in values:
-                ours = _km_value(results.km.get("fig2a"), group, what)
+                ours = _km_value(results.km.get("fig2a"), group, what, sup)
                 rows.append(
                     (
                         f"{group}: {label}",

@@ -16,7 +16,8 @@ def write_docx(doc: Document, path: Path) -> Path:
     style = d.styles["Normal"]
     style.font.name = "Times New Roman"
     style.font.size = Pt(10)
-    if doc.banner:
+    if doc.banner:  # on every page, as the page header, and once above the title
+        d.sections[0].header.paragraphs[0].text = doc.banner
         d.add_paragraph().add_run(doc.banner).bold = True
     d.add_heading(doc.title, level=0)
     if doc.subtitle:

@@ -8,6 +8,7 @@ below N is shown as ``"<N"``, and so is any percentage computed from such a coun
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -128,3 +129,37 @@ class Suppressor:
                     .alias(c)
                 )
         return frame.with_columns(exprs)
+
+    def hidden_groups(self, summary: pl.DataFrame) -> list[str]:
+        """Groups of a KM summary (``group``, ``n_obs``) too small to show any estimate of."""
+        return [g for g, n in zip(summary["group"], summary["n_obs"], strict=True) if self.hides(n)]
+
+    def mask_groups(self, frame: pl.DataFrame, hidden: list[str]) -> pl.DataFrame:
+        """Null every estimate of the `hidden` groups (their counts are suppressed by `frame`):
+        a survival proportion of a small group would reveal its count."""
+        if not hidden:
+            return frame
+        keep = {"group", "time"} | COUNT_COLUMNS
+        return frame.with_columns(
+            pl.when(pl.col("group").is_in(hidden)).then(None).otherwise(pl.col(c)).alias(c)
+            for c in frame.columns
+            if c not in keep
+        )
+
+    def text(self, message: str) -> str:
+        """Suppress counts written into free text, as ``"3 rows"`` or ``"n = 4"`` (error
+        messages name row counts)."""
+        if not self.active:
+            return message
+        number = r"(\d{1,3}(?:,\d{3})+|\d+)"
+
+        def repl(match: re.Match[str]) -> str:
+            n = int(match.group("n").replace(",", ""))
+            return match.group(0).replace(match.group("n"), self.count(n), 1)
+
+        for pattern in (
+            rf"\b(?P<n>{number[1:-1]}) (?:rows?|patients?|records?|cases?)\b",
+            rf"\b(?:n|events) = (?P<n>{number[1:-1]})",
+        ):
+            message = re.sub(pattern, repl, message)
+        return message

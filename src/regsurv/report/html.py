@@ -33,7 +33,7 @@ def _table(t: Table) -> str:
         body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
     note = f'<p class="note">{html.escape(t.note)}</p>' if t.note else ""
     return (
-        f'<table id="{html.escape(t.key)}"><caption>{html.escape(t.title)}</caption>'
+        f'<table id="tbl-{html.escape(t.key)}"><caption>{html.escape(t.title)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}"
     )
 
@@ -42,7 +42,7 @@ def _figure(f: Figure) -> str:
     data = base64.b64encode(f.png.read_bytes()).decode("ascii")
     cap = html.escape(f.title + (". " + f.caption if f.caption else ""))
     return (
-        f'<figure id="{html.escape(f.key)}"><img alt="{html.escape(f.title)}" '
+        f'<figure id="fig-{html.escape(f.key)}"><img alt="{html.escape(f.title)}" '
         f'src="data:image/png;base64,{data}"><figcaption>{cap}</figcaption></figure>'
     )
 

@@ -9,10 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from regsurv.report.format import COUNT_COLUMNS, Suppressor
+from regsurv.report.format import COUNT_COLUMNS, PERCENT_COLUMNS, Suppressor
 
 #: Keys whose values are patient or event counts (scalars or arrays) in the nested results.
-_COUNT_KEYS = COUNT_COLUMNS | {"n_obs", "n_risk", "n_event", "n_censor", "expected", "group_sizes"}
+_COUNT_KEYS = COUNT_COLUMNS | {
+    "expected",
+    "group_sizes",
+    "n_start",
+    "n_final",
+    "n_dropped",
+    "n_sets",
+    "n_missing",
+}
 
 
 def _plain(value: Any) -> Any:
@@ -32,6 +40,15 @@ def _plain(value: Any) -> Any:
 
 def _suppress(value: Any, sup: Suppressor, key: str | None = None) -> Any:
     if isinstance(value, dict):
+        counts = value.get("n")
+        if isinstance(counts, list):  # a column-oriented table: hide percents of hidden counts
+            hidden = [isinstance(n, (int, float)) and sup.hides(n) for n in counts]
+            value = {
+                k: [None if h else x for x, h in zip(v, hidden, strict=True)]
+                if k in PERCENT_COLUMNS and isinstance(v, list) and len(v) == len(hidden)
+                else v
+                for k, v in value.items()
+            }
         inherit = key in _COUNT_KEYS
         return {k: _suppress(v, sup, key if inherit else k) for k, v in value.items()}
     if isinstance(value, list):
@@ -41,8 +58,19 @@ def _suppress(value: Any, sup: Suppressor, key: str | None = None) -> Any:
     return value
 
 
-def _frame(frame: Any) -> list[dict[str, Any]]:
-    return frame.to_dicts()
+def _km_json(km: dict[str, Any], sup: Suppressor) -> dict[str, Any]:
+    """One KM analysis; groups too small to show lose their estimates and curves."""
+    hidden = sup.hidden_groups(km["median"])
+    curves = km["curves"].to_dict()
+    curves["curves"] = {g: c for g, c in curves["curves"].items() if g not in hidden}
+    curves["median"] = {g: m for g, m in curves["median"].items() if g not in hidden}
+    return {
+        "summary": sup.mask_groups(km["median"], hidden).to_dicts(),
+        "landmarks": sup.mask_groups(km["landmarks"], hidden).to_dicts(),
+        "logrank": km["logrank"].to_dict(),
+        "curves": curves,
+        "suppressed_groups": hidden,
+    }
 
 
 def results_to_json(results: Any, sup: Suppressor) -> str:
@@ -62,19 +90,11 @@ def results_to_json(results: Any, sup: Suppressor) -> str:
         "cohort": {
             "n_start": results.flow.n_start if results.flow is not None else None,
             "n_final": results.flow.n_final if results.flow is not None else None,
-            "flow": _frame(results.flow.to_frame()) if results.flow is not None else [],
+            "flow": results.flow.to_frame().to_dicts() if results.flow is not None else [],
         },
         "tables": {key: t.to_dict() for key, t in results.tables.items()},
         "trend": results.trend.to_dict() if results.trend is not None else None,
-        "kaplan_meier": {
-            key: {
-                "summary": _frame(km["median"]),
-                "landmarks": _frame(km["landmarks"]),
-                "logrank": km["logrank"].to_dict(),
-                "curves": km["curves"].to_dict(),
-            }
-            for key, km in results.km.items()
-        },
+        "kaplan_meier": {key: _km_json(km, sup) for key, km in results.km.items()},
         "cox": {
             "univariable": {k: r.to_dict() for k, r in results.univariable.items()},
             "multivariable": (
@@ -88,7 +108,7 @@ def results_to_json(results: Any, sup: Suppressor) -> str:
             "n_obs": p["n_obs"],
             "n_dropped": p["n_dropped"],
             "classes": list(p["model"].classes_),
-            "weights": _frame(p["weights"].summary()),
+            "weights": p["weights"].summary().to_dicts(),
             "balance": p["balance"].to_dict(),
             "iptw": p["survival"].to_dict(),
         }
