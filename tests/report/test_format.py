@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_p, fmt_pct
+from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_p
 
 
 def test_p_values_print_as_journals_do():
@@ -21,7 +21,6 @@ def test_p_values_print_as_journals_do():
 def test_estimate_with_undefined_limit_says_na():
     assert fmt_estimate_ci(0.45, 0.34, 0.61) == "0.45 (0.34–0.61)"
     assert fmt_estimate_ci(1.9, 1.5, math.nan, 1) == "1.9 (1.5–NA)"
-    assert fmt_pct(0.1264) == "12.6"
 
 
 def test_suppressor_hides_small_counts_and_their_percentages():
@@ -44,6 +43,15 @@ def test_inactive_suppressor_changes_nothing():
 
 
 @given(st.integers(min_value=2, max_value=50), st.lists(st.integers(0, 200), min_size=1))
+def test_counts_in_free_text_are_suppressed():
+    s = Suppressor(11)
+    assert (
+        s.text("AGE: 3 rows hold text; 1,200 rows ok") == "AGE: <11 rows hold text; 1,200 rows ok"
+    )
+    assert s.text("n = 4, events = 12") == "n = <11, events = 12"
+    assert Suppressor(None).text("3 rows") == "3 rows"
+
+
 def test_no_small_count_survives_suppression(threshold, counts):
     out = Suppressor(threshold).frame(pl.DataFrame({"n": counts}))["n"].to_list()
     for shown in out:

@@ -69,11 +69,6 @@ def fmt_estimate_ci(
     return f"{fmt_num(est, digits)} ({fmt_num(low, digits)}–{fmt_num(high, digits)})"
 
 
-def fmt_pct(x: float | None, digits: int = 1) -> str:
-    """A proportion in [0, 1] as a percentage."""
-    return "NA" if is_missing(x) else f"{100 * x:.{digits}f}"
-
-
 @dataclass(frozen=True, slots=True)
 class Suppressor:
     """Show every count in 1..threshold-1 as ``<threshold`` (0 is not a small cell: it reveals
