@@ -370,12 +370,12 @@ def _matching_step(results: StudyResults) -> None:
             raise ValueError("[matching] method 'nearest' needs groups = [control, treated]")
         data = data.filter(pl.col(treatment).cast(pl.String).is_in(list(m_spec.groups)))
         data = data.with_columns(pl.col(treatment).cast(pl.String).cast(pl.Enum(m_spec.groups)))
-        model = PropensityModel(covariates, reference=ps_spec.reference).fit(
-            data, treatment=treatment
-        )
+    model = PropensityModel(covariates, reference=ps_spec.reference).fit(data, treatment=treatment)
+    ps, groups = model.predict_proba(data), data[treatment]
+    if m_spec.method == "nearest":
         matching = match_nearest(
-            model.predict_proba(data),
-            data[treatment],
+            ps,
+            groups,
             classes=model.classes_,
             caliper=m_spec.caliper,
             caliper_scale=m_spec.caliper_scale,
@@ -386,12 +386,9 @@ def _matching_step(results: StudyResults) -> None:
             random_state=random_state,
         )
     else:
-        model = PropensityModel(covariates, reference=ps_spec.reference).fit(
-            data, treatment=treatment
-        )
         matching = match_triplets(
-            model.predict_proba(data),
-            data[treatment],
+            ps,
+            groups,
             classes=model.classes_,
             caliper=m_spec.caliper,
             reference_group=m_spec.reference_group,
