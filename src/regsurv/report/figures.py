@@ -135,12 +135,17 @@ class KaplanMeierDisplay:
 
 def save_figure(figure: Any, directory: Path, stem: str) -> list[Path]:
     """Write `figure` as 300-dpi PNG, SVG and PDF; return the paths."""
+    import matplotlib
+
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "svg", "pdf"):
         path = directory / f"{stem}.{ext}"
         metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(ext)
-        figure.savefig(path, dpi=300 if ext == "png" else None, metadata=metadata)
+        # fast PNG compression (files a little larger); SVG text kept as editable text
+        extra = {"dpi": 300, "pil_kwargs": {"compress_level": 1}} if ext == "png" else {}
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            figure.savefig(path, metadata=metadata, **extra)
         paths.append(path)
     _pyplot().close(figure)
     return paths
