@@ -27,7 +27,8 @@ PALETTE = (
 )
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, imported on first use (numerics never load it)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -67,7 +68,7 @@ class KaplanMeierDisplay:
 
     def plot(self, *, show_ci: bool | None = None, figsize: tuple[float, float] = (7.0, 5.0)):
         """Draw the curves (CI bands by default up to 4 groups) and the at-risk table."""
-        plt = _pyplot()
+        plt = pyplot()
         show_ci = len(self.groups) <= 4 if show_ci is None else show_ci
         n_table = len(self.groups) if self.at_risk is not None else 0
         if n_table:
@@ -133,13 +134,29 @@ class KaplanMeierDisplay:
                 )
 
 
-def save_figure(figure: Any, directory: Path, stem: str) -> list[Path]:
-    """Write `figure` as 300-dpi PNG, SVG and PDF; return the paths."""
+FORMATS = ("png", "svg", "pdf")
+
+
+def save_figure(
+    figure: Any,
+    directory: Path,
+    stem: str,
+    formats: Sequence[str] = FORMATS,
+    *,
+    close: bool = True,
+) -> list[Path]:
+    """Write `figure` as 300-dpi PNG, SVG and PDF (or `formats`); return the paths.
+
+    The one figure writer of regsurv: every Display and the report save through it.
+    """
     import matplotlib
 
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown figure format {unknown[0]!r}; use {', '.join(FORMATS)}")
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for ext in ("png", "svg", "pdf"):
+    for ext in formats:
         path = directory / f"{stem}.{ext}"
         metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(ext)
         # fast PNG compression (files a little larger); SVG text kept as editable text
@@ -147,5 +164,6 @@ def save_figure(figure: Any, directory: Path, stem: str) -> list[Path]:
         with matplotlib.rc_context({"svg.fonttype": "none"}):
             figure.savefig(path, metadata=metadata, **extra)
         paths.append(path)
-    _pyplot().close(figure)
+    if close:
+        pyplot().close(figure)
     return paths

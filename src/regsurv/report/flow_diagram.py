@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("png", "svg", "pdf")
+from regsurv.report.figures import FORMATS, pyplot, save_figure
 
 
 def _n(value: int) -> str:
@@ -57,11 +57,7 @@ class CohortFlowDisplay:
         return "\n".join(textwrap.wrap(text, self.wrap)) or text
 
     def plot(self, ax=None) -> CohortFlowDisplay:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         steps: Sequence[Any] = self.flow.steps
         n_rows = len(steps) + 3  # start, steps, included, groups
         if ax is None:
@@ -124,20 +120,10 @@ class CohortFlowDisplay:
         """Write the figure as ``<stem>.<format>`` for each format; returns the paths."""
         if not hasattr(self, "figure_"):
             self.plot()
-        unknown = [f for f in formats if f not in FORMATS]
-        if unknown:
-            raise ValueError(f"unknown figure format {unknown[0]!r}; use {', '.join(FORMATS)}")
-        paths = []
-        for fmt in formats:
-            path = Path(f"{stem}.{fmt}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.figure_.savefig(path, format=fmt, dpi=200, bbox_inches="tight")
-            paths.append(path)
-        return paths
+        stem = Path(stem)
+        return save_figure(self.figure_, stem.parent, stem.name, formats, close=False)
 
     def close(self) -> None:
         """Release the matplotlib figure."""
         if hasattr(self, "figure_"):
-            import matplotlib.pyplot as plt
-
-            plt.close(self.figure_)
+            pyplot().close(self.figure_)

@@ -11,16 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from regsurv.report.figures import pyplot
+
 __all__ = ["LovePlotDisplay"]
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 class LovePlotDisplay:
@@ -46,7 +39,7 @@ class LovePlotDisplay:
 
     def plot(self, ax: Any = None, *, sort: bool = False) -> LovePlotDisplay:
         """Draw; ``sort=True`` orders rows by |SMD| before weighting (largest on top)."""
-        plt = _pyplot()
+        plt = pyplot()
         table = self.balance
         before = np.asarray(table.estimate_before, dtype=float)
         after = None if table.estimate_after is None else np.asarray(table.estimate_after, float)
