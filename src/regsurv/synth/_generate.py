@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr
 
+from regsurv.cohort import TREATMENT8, get_recode
 from regsurv.synth._parameters import (
     CLASSES,
     GROUPS,
@@ -29,32 +30,16 @@ COHORT_LIKE_FIRST = CLASSES.index("prior_malignancy")
 FIRST_COHORT = CLASSES.index("cohort_sp_alone")
 _C = {name: i for i, name in enumerate(CLASSES)}
 
-# Analysis levels of the latent covariates (the hazard model's and Table 1/2's vocabulary).
-HISTOLOGY_LEVELS = (
-    "Adipocytic",
-    "Fibroblastic or myofibroblastic or fibrohistiocytic",
-    "Smooth muscle",
-    "Skeletal muscle",
-    "Vascular",
-    "Nerve sheath",
-    "Uncertain differentiation",
-    "Undifferentiated or unclassified sarcoma",
-)
-GRADE_LEVELS = (
-    "Well-differentiated",
-    "Moderately differentiated",
-    "Poorly differentiated or undifferentiated",
-    "Cell type not determined",
-)
-GRADE_OF_CODE = {"1": 0, "2": 1, "3": 2, "4": 2, "9": 3}
-SIZE_LEVELS = ("0-5", ">5-10", ">10-15", ">15")
-MARGIN_LEVELS = ("Negative", "Positive")
-FACILITY_TYPE_LEVELS = (
-    "Community or Network Cancer Program",
-    "Comprehensive Community Cancer Program",
-    "Academic or Research Program",
-)
-TREATMENT8 = ("SP", "SP+C", "SP+R", "SP+C+R", "SP+M", "SP+M+C", "SP+M+R", "SP+M+C+R")
+# Analysis levels of the latent covariates: the cohort's recodes (one vocabulary for the
+# generator, the hazard model, Tables 1/2 and the analysis).
+HISTOLOGY_LEVELS = get_recode("histology").levels
+GRADE_LEVELS = get_recode("grade").levels
+GRADE_OF_CODE = {
+    code: GRADE_LEVELS.index(level) for code, level in get_recode("grade").mapping.items()
+}
+SIZE_LEVELS = get_recode("tumor_size").levels
+MARGIN_LEVELS = get_recode("margins").levels
+FACILITY_TYPE_LEVELS = get_recode("facility_type").levels
 SP_CODES = ("25", "26", "30", "40", "41", "42", "50", "51", "52", "53", "54")
 
 
