@@ -474,6 +474,30 @@ def _row(variable: str, label: str, kind: str, level: str | None, group: str, **
     return row
 
 
+def _missing_rows(
+    ctx: _Context, variable: str, label: str, kind: str, n_missing: np.ndarray
+) -> list[dict[str, Any]]:
+    """The "Missing" row of a variable per group and overall (row % over the missing), when
+    missing values are shown and there are any."""
+    total = n_missing.sum()
+    if ctx.missing != "show" or total <= 0:
+        return []
+    counts = [*n_missing, total]
+    return [
+        _row(
+            variable,
+            label,
+            kind,
+            MISSING,
+            g,
+            missing_row=True,
+            n=float(n),
+            row_percent=100.0 * n / total,
+        )
+        for g, n in zip([*ctx.groups, OVERALL], counts, strict=True)
+    ]
+
+
 def _smd_of(ctx: _Context, x: np.ndarray) -> float:
     """SMD of a continuous x over the groups with members (NaN = missing)."""
     if not ctx.smd or len(ctx.nonempty) < 2:
@@ -557,21 +581,7 @@ def _categorical(
                 )
             )
     total_missing = n_missing.sum()
-    if ctx.missing == "show" and total_missing > 0:
-        for j, g in enumerate([*ctx.groups, OVERALL]):
-            n = total_missing if g == OVERALL else n_missing[j]
-            rows.append(
-                _row(
-                    variable,
-                    label,
-                    "categorical",
-                    MISSING,
-                    g,
-                    missing_row=True,
-                    n=float(n),
-                    row_percent=100.0 * n / total_missing,
-                )
-            )
+    rows.extend(_missing_rows(ctx, variable, label, "categorical", n_missing))
     finite = [v for v in smds if not math.isnan(v)]
     test = _test_row(
         variable,
@@ -703,21 +713,7 @@ def _continuous(
     for row in rows:
         row["smd"] = None if math.isnan(smd_value) else smd_value
     total_missing = n_missing.sum()
-    if ctx.missing == "show" and total_missing > 0:
-        for j, g in enumerate([*ctx.groups, OVERALL]):
-            n = total_missing if g == OVERALL else n_missing[j]
-            rows.append(
-                _row(
-                    variable,
-                    label,
-                    "continuous",
-                    MISSING,
-                    g,
-                    missing_row=True,
-                    n=float(n),
-                    row_percent=100.0 * n / total_missing,
-                )
-            )
+    rows.extend(_missing_rows(ctx, variable, label, "continuous", n_missing))
     test = _test_row(
         variable,
         label,
