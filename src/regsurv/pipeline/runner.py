@@ -59,6 +59,7 @@ class StudyResults:
     suppress_below: int | None
     flow: Any = None
     cohort: pl.DataFrame | None = None
+    group_counts: dict[str, int] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
     trend: Any = None
     km: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -211,7 +212,7 @@ def run_study(
 
 
 def _cohort_step(results: StudyResults) -> None:
-    from regsurv.cohort import build_cohort
+    from regsurv.cohort import build_cohort, group_counts
     from regsurv.io import scan_puf
 
     lf = scan_puf(results.source.path, layout=results.source.layout)
@@ -219,6 +220,7 @@ def _cohort_step(results: StudyResults) -> None:
     results.flow = flow
     cohort = cohort.collect()
     results.cohort = cohort
+    results.group_counts = group_counts(cohort)
     if cohort.height == 0:
         raise StudyError(
             "the criteria exclude every row: the cohort is empty (see the flow counts)",

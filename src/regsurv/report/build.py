@@ -54,12 +54,11 @@ def _warnings(section: Section, *sources: Any) -> None:
 
 
 def _flow_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -> None:
-    from regsurv.cohort import group_counts
     from regsurv.report.flow_diagram import CohortFlowDisplay
 
     s = doc.section("flow", "Inclusion flow (Fig. 1)")
     flow = results.flow
-    groups = group_counts(results.cohort) if results.cohort is not None else {}
+    groups = results.group_counts
     display = CohortFlowDisplay(flow=flow, groups=groups).plot()
     _relabel_flow_counts(display, sup)
     s.add(_figure(display, figures, "fig1_flow", "Fig. 1. Inclusion flow"))

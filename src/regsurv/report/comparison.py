@@ -11,7 +11,6 @@ from typing import Any
 
 import polars as pl
 
-from regsurv.cohort import group_counts
 from regsurv.report.document import Table
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p, is_missing
 
@@ -82,7 +81,7 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
 
     groups_t = targets.get("groups", {})
     order = list(groups_t.get("order", []))
-    counts = group_counts(results.cohort) if results.cohort is not None else {}
+    counts = results.group_counts
     for g, n in zip(order, groups_t.get("n", []), strict=False):
         rows.append((f"Patients: {g}", str(n), sup.count(counts.get(g, 0)), ""))
 
