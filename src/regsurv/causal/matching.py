@@ -67,7 +67,6 @@ class Matching:
     weights: np.ndarray
     group: np.ndarray
     classes: tuple[str, ...]
-    n_unmatched: dict[str, int]
     n_obs: int
     method: str
     reference_group: str
@@ -87,6 +86,11 @@ class Matching:
     def matched(self) -> np.ndarray:
         """Boolean mask of rows in the matched sample."""
         return self.weights > 0
+
+    @property
+    def n_unmatched(self) -> dict[str, int]:
+        """Rows left out of the matched sample per group."""
+        return {c: int(np.sum(~self.matched & (self.group == c))) for c in self.classes}
 
     def n_matched(self) -> dict[str, int]:
         """Rows in the matched sample per group."""
@@ -335,8 +339,6 @@ def match_nearest(
     if used.size:
         weights[used] *= used.size / weights[used].sum()
 
-    matched_rows = weights > 0
-    n_unmatched = {c: int(np.sum(~matched_rows & (labels == c))) for c in classes}
     messages = []
     if sets.shape[0] == 0:
         messages.append("no treated unit found a control within the caliper")
@@ -347,7 +349,6 @@ def match_nearest(
         weights=weights,
         group=labels,
         classes=classes,
-        n_unmatched=n_unmatched,
         n_obs=n,
         method="nearest",
         reference_group=classes[1],
@@ -460,8 +461,6 @@ def match_triplets(
             used = np.unique(sets[:, others.index(k) + 1])
             if used.size:
                 weights[used] *= used.size / weights[used].sum()
-    matched_rows = weights > 0
-    n_unmatched = {c: int(np.sum(~matched_rows & (labels == c))) for c in classes}
     messages = []
     if sets.shape[0] == 0:
         messages.append("no admissible matched set within the caliper")
@@ -472,7 +471,6 @@ def match_triplets(
         weights=weights,
         group=labels,
         classes=classes,
-        n_unmatched=n_unmatched,
         n_obs=n,
         method=method,
         reference_group=classes[ref],
