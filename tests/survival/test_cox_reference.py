@@ -258,11 +258,6 @@ def test_fit_matches_r(case: tuple[str, str, str]) -> None:
         assert result.tests[ours]["df"] == r[theirs]["df"]
         assert_close(result.tests[ours]["statistic"], r[theirs]["statistic"], tier="optimizer")
     conc = r["concordance"]
-    if case[2] == "iptw_cox_plus_nonbalance_covariates__efron":
-        # Known, unexplained: R counts one pair (weight 0.823) as tied.x that we count as
-        # concordant (no two distinct η are within 1e-4 of each other); compare loosely.
-        assert abs(result.concordance["concordant"] - conc["concordant"]) < 1.0
-        return
     for ours, theirs in [
         ("concordant", "concordant"),
         ("discordant", "discordant"),

@@ -110,7 +110,9 @@ class CoxResult:
         """R's concordance counts, index and SE (computed on first access, then cached)."""
         if not self._concordance and self._model is not None:
             m = self._model
-            eta = m.data.x @ m.fit.beta_scaled
+            # row by row in one order, so identical covariate rows get identical η (ties),
+            # which a BLAS matrix-vector product does not promise
+            eta = (m.data.x * m.fit.beta_scaled).sum(axis=1)
             self._concordance.update(
                 concordance_counts(
                     m.time_values,
