@@ -2,7 +2,9 @@
 
 Efron (default) or Breslow ties, strata, case weights, robust (infinitesimal-jackknife) and
 cluster variance, likelihood-ratio / Wald / score / robust score tests, concordance, type-3 tests
-(``CoxResult.type3``) and the proportional-hazards test of ``cox.zph`` (``CoxResult.zph``).
+(``CoxResult.type3``) and the proportional-hazards test of ``cox.zph`` (``CoxResult.zph``);
+right-censored ``time=`` or counting-process ``start=``/``stop=`` rows (``Surv(start, stop,
+event)``, R's agreg.fit: delayed entry, time-varying covariates, several rows per ``id``).
 Kernels live in ``_cox.py`` (fit), ``_zph.py`` and ``_cox_concordance.py``.
 """
 
@@ -37,6 +39,7 @@ class _CoxModel:
     cluster_values: np.ndarray | None
     data: _cox.CoxData
     fit: _cox.CoxFit
+    start_values: np.ndarray | None = None  # counting-process entry times (None: right-censored)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -119,6 +122,7 @@ class CoxResult:
                     m.weight_values,
                     m.stratum_values,
                     m.cluster_values,
+                    m.start_values,
                 )
             )
         return dict(self._concordance)
@@ -252,7 +256,7 @@ def _refit_without(model: _CoxModel, columns: np.ndarray) -> _cox.CoxFit:
     """Refit on the same rows with only ``columns`` of the design (drop1)."""
     data = _cox.prepare(
         model.time_values, model.event_values, model.data.x[:, columns], model.weight_values,
-        model.stratum_values, model.ties, overwrite_x=True,
+        model.stratum_values, model.ties, start=model.start_values, overwrite_x=True,
     )  # fmt: skip
     return _cox.newton_raphson(data)
 
@@ -274,20 +278,59 @@ def _check_columns(frame: pl.DataFrame, role: str, columns: Sequence[str]) -> No
         raise ValueError(f"{role} column(s) not found in data: {', '.join(map(repr, missing))}")
 
 
-def _validated_arrays(
-    frame: pl.DataFrame, time: str, event: str, weights: str | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _numeric_column(frame: pl.DataFrame, role: str, column: str) -> np.ndarray:
+    series = frame.get_column(column)
+    if not series.dtype.is_numeric():
+        raise TypeError(f"{role} column {column!r} must be numeric, got {series.dtype}")
+    return series.cast(pl.Float64).to_numpy()
+
+
+def _counting_times(frame: pl.DataFrame, start: str, stop: str) -> tuple[np.ndarray, np.ndarray]:
+    """(start, stop] arrays: finite, stop > start (Surv(start, stop) would give NA)."""
     n = frame.height
-    time_s = frame.get_column(time)
-    if not time_s.dtype.is_numeric():
-        raise TypeError(f"time column {time!r} must be numeric, got {time_s.dtype}")
-    t = time_s.cast(pl.Float64).to_numpy()
-    bad = ~np.isfinite(t) | (t < 0)
+    t0 = _numeric_column(frame, "start", start)
+    t1 = _numeric_column(frame, "stop", stop)
+    for role, column, values in (("start", start, t0), ("stop", stop, t1)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(
+                f"{role} column {column!r} has {int(bad.sum())} of {n} rows not finite"
+            )
+    bad = t1 <= t0
     if bad.any():
+        first = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"time column {time!r} has {int(bad.sum())} of {n} rows negative or not finite "
-            f"(first: {t[bad][0]!r}); survival times must be >= 0"
+            f"stop column {stop!r} <= start column {start!r} in {int(bad.sum())} of {n} rows "
+            f"(first: start {t0[first]!r}, stop {t1[first]!r}); intervals must have stop > start"
         )
+    return t0, t1
+
+
+def _check_no_overlap(ids: np.ndarray, t0: np.ndarray, t1: np.ndarray, column: str) -> None:
+    """Intervals (start, stop] of one id must not overlap (R's survcheck "overlap")."""
+    order = np.lexsort((t0, ids))
+    same = ids[order][1:] == ids[order][:-1]
+    overlap = same & (t0[order][1:] < t1[order][:-1])
+    if overlap.any():
+        raise ValueError(
+            f"id column {column!r}: {int(overlap.sum())} rows start before the previous interval "
+            "of the same id ends (overlapping (start, stop] intervals)"
+        )
+
+
+def _validated_arrays(
+    frame: pl.DataFrame, time: str | None, event: str, weights: str | None
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    n = frame.height
+    t = None
+    if time is not None:
+        t = _numeric_column(frame, "time", time)
+        bad = ~np.isfinite(t) | (t < 0)
+        if bad.any():
+            raise ValueError(
+                f"time column {time!r} has {int(bad.sum())} of {n} rows negative or not finite "
+                f"(first: {t[bad][0]!r}); survival times must be >= 0"
+            )
     event_s = frame.get_column(event)
     if event_s.dtype == pl.Boolean:
         e = event_s.to_numpy().astype(float)
@@ -320,7 +363,7 @@ def _validated_arrays(
 def cox_ph(
     data: Any,
     *,
-    time: str,
+    time: str | None = None,
     event: str,
     covariates: Sequence[str],
     reference: Mapping[str, str] | None = None,
@@ -330,6 +373,9 @@ def cox_ph(
     ties: str = "efron",
     robust: bool | None = None,
     conf_level: float = 0.95,
+    start: str | None = None,
+    stop: str | None = None,
+    id: str | None = None,
 ) -> CoxResult:
     """Fit a Cox proportional hazards model, as ``survival::coxph`` (Newton–Raphson, R's control).
 
@@ -338,7 +384,20 @@ def cox_ph(
     Rows with a null in any used column are dropped and counted in ``n_dropped`` (na.omit).
     ``robust=None`` gives the robust (infinitesimal-jackknife) variance when a cluster is given
     or the case weights are not integers (IPTW); V = I⁻¹ (Σ_c (Σ_{i∈c} w_i U_i)^{⊗2}) I⁻¹.
+
+    Counting-process input ``start=``, ``stop=`` (``coxph(Surv(start, stop, event) ~ ...)``):
+    each row is at risk on (start, stop], its event at stop. ``id=`` names the subject of
+    each row: its intervals must not overlap, and (as coxph) the variance is robust, clustered
+    by id, when an id has more than one event or ``robust=True`` without a ``cluster``.
     """
+    if start is not None or stop is not None:
+        if time is not None and stop is not None:
+            raise ValueError("give either time= or stop= (the end of each interval), not both")
+        if start is None:
+            raise ValueError("stop= needs start= (counting-process rows (start, stop])")
+        time = stop if stop is not None else time
+    if time is None:
+        raise ValueError("cox_ph needs time= (or start= and stop= for (start, stop] rows)")
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r} ('exact' is not implemented)")
     if not 0 < conf_level < 1:
@@ -348,7 +407,11 @@ def cox_ph(
     covariates = list(covariates)
     strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
     frame = to_polars(data)
-    _check_columns(frame, "time", [time])
+    _check_columns(frame, "stop" if start is not None else "time", [time])
+    if start is not None:
+        _check_columns(frame, "start", [start])
+    if id is not None:
+        _check_columns(frame, "id", [id])
     _check_columns(frame, "event", [event])
     _check_columns(frame, "covariate", covariates)
     _check_columns(frame, "strata", strata_cols)
@@ -358,9 +421,10 @@ def cox_ph(
         _check_columns(frame, "cluster", [cluster])
     used = list(
         dict.fromkeys(
-            [time, event, *covariates, *strata_cols]
+            [*([start] if start else []), time, event, *covariates, *strata_cols]
             + ([weights] if weights else [])
             + ([cluster] if cluster else [])
+            + ([id] if id else [])
         )
     )
     missing_expr = pl.any_horizontal(
@@ -376,16 +440,27 @@ def cox_ph(
     n_dropped = n_input - frame.height
     if frame.height == 0:
         raise ValueError(f"no complete rows: all {n_input} rows have a missing value in {used}")
-    t, e, w = _validated_arrays(frame, time, event, weights)
+    t0 = None
+    if start is None:
+        t, e, w = _validated_arrays(frame, time, event, weights)
+    else:
+        t0, t = _counting_times(frame, start, time)
+        _, e, w = _validated_arrays(frame, None, event, weights)
     design = tuple(design_terms(frame, covariates, reference))
     x = design_matrix(frame, design)
     names = tuple(name for term in design for name in term.names)
     stratum = _codes(frame, strata_cols)
     cluster_codes = _codes(frame, [cluster]) if cluster else None
+    id_codes = _codes(frame, [id]) if id else None
+    if id_codes is not None and t0 is not None:
+        _check_no_overlap(id_codes, t0, t, id)
     if robust is None:
-        robust = cluster is not None or bool(np.any(w != np.round(w)))
+        repeated_events = id_codes is not None and bool(np.any(np.bincount(id_codes[e > 0]) > 1))
+        robust = cluster is not None or bool(np.any(w != np.round(w))) or repeated_events
+    if robust and cluster_codes is None:
+        cluster_codes = id_codes
 
-    data_ = _cox.prepare(t, e, x, w, stratum, ties, overwrite_x=True)
+    data_ = _cox.prepare(t, e, x, w, stratum, ties, start=t0, overwrite_x=True)
     n_events = float(e.sum())
     p = x.shape[1]
     warnings: list[str] = []
@@ -445,7 +520,7 @@ def cox_ph(
         k: tests[k] for k in ("likelihood_ratio", "wald", "score", "robust_score") if k in tests
     }
 
-    model = _CoxModel(ties, design, t, e, w, stratum, cluster_codes, data_, fit)
+    model = _CoxModel(ties, design, t, e, w, stratum, cluster_codes, data_, fit, t0)
     return CoxResult(
         names, beta, se, robust_se, var, naive_var, conf_level, robust, ties,
         fit.loglik_initial, fit.loglik_final, tests, frame.height, n_events, n_dropped,
