@@ -8,16 +8,28 @@ from regsurv.survival.logrank import (
     logrank_test,
     pairwise_logrank_test,
 )
+from regsurv.survival.time_varying import (
+    LandmarkData,
+    TreatmentCounts,
+    TreatmentSplit,
+    landmark,
+    split_at_treatment,
+)
 
 __all__ = [
     "CoxResult",
     "CoxTestTable",
+    "LandmarkData",
     "LogrankResult",
     "PairwiseLogrankResult",
     "SurvivalCurve",
     "SurvivalCurves",
+    "TreatmentCounts",
+    "TreatmentSplit",
     "cox_ph",
     "kaplan_meier",
+    "landmark",
     "logrank_test",
     "pairwise_logrank_test",
+    "split_at_treatment",
 ]
