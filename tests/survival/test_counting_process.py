@@ -67,6 +67,15 @@ def test_splitting_a_subject_at_arbitrary_times_gives_the_same_cox_fit(cuts, tie
         assert_close(pieces.concordance[key], plain.concordance[key], tier="invariance")
     assert_close(pieces.zph().statistic, plain.zph().statistic, tier="invariance")
     assert_close(pieces.type3("lr").statistic, plain.type3("lr").statistic, tier="invariance")
+    # residuals summed over a subject's pieces, and the baseline hazard at x = 0, are unchanged
+    rowid = split["rowid"].to_numpy()
+    for kind in ("martingale", "score"):
+        summed = pl.DataFrame({"rowid": rowid}).hstack(pieces.residuals(kind))
+        summed = summed.group_by("rowid").sum().sort("rowid").drop("rowid").to_numpy()
+        assert_close(summed, plain.residuals(kind).to_numpy(), tier="invariance", err_msg=kind)
+    events = plain.baseline_hazard(centered=False)
+    split_hazard = pieces.baseline_hazard(centered=False).join(events, on="time", how="semi")
+    assert_close(split_hazard["hazard"], events["hazard"], tier="invariance")
 
 
 @settings(max_examples=25, deadline=None)

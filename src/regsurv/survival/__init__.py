@@ -1,6 +1,12 @@
 """regsurv.survival."""
 
-from regsurv.survival.cox import CoxResult, CoxTestTable, cox_ph
+from regsurv.survival.cox import (
+    AdjustedSurvival,
+    CoxResult,
+    CoxTestTable,
+    PredictedSurvival,
+    cox_ph,
+)
 from regsurv.survival.km import SurvivalCurve, SurvivalCurves, kaplan_meier
 from regsurv.survival.logrank import (
     LogrankResult,
@@ -17,11 +23,13 @@ from regsurv.survival.time_varying import (
 )
 
 __all__ = [
+    "AdjustedSurvival",
     "CoxResult",
     "CoxTestTable",
     "LandmarkData",
     "LogrankResult",
     "PairwiseLogrankResult",
+    "PredictedSurvival",
     "SurvivalCurve",
     "SurvivalCurves",
     "TreatmentCounts",

@@ -475,3 +475,52 @@ def newton_raphson(data: CoxData, *, max_iter: int = 20, eps: float = 1e-9) -> C
         state=state,
         beta_scaled=new_beta,
     )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class HazardIncrements:
+    """Per (stratum, time) group: the baseline-hazard increments of survfit.coxph (agsurv).
+
+    With h_k = m_k / D_k over a group's tie terms (Efron; one term for Breslow):
+    hazard = Σ h_k, varhaz = Σ h_k / D_k, xbar = Σ h_k x̄_k (0 where no death), at the
+    internal centring of X (``CoxData.center``, scaled coordinates for xbar).
+    """
+
+    hazard: np.ndarray  # (G,)
+    varhaz: np.ndarray  # (G,)
+    xbar: np.ndarray  # (G, p)
+
+
+def hazard_increments(data: CoxData, state: CoxState) -> HazardIncrements:
+    m, a, den = data.term_m, data.term_a, state.denom
+    h = m / den
+    n_groups, p = len(data.group_start), data.x.shape[1]
+    eg = data.event_groups
+    hazard = np.zeros(n_groups)
+    hazard[eg] = _group_sums(data, h)
+    varhaz = np.zeros(n_groups)
+    varhaz[eg] = _group_sums(data, h / den)
+    xbar = np.zeros((n_groups, p))
+    xbar[eg] = (
+        state.s1_risk * _group_sums(data, h / den)[:, None]
+        - state.s1_death * (_group_sums(data, h * a / den)[:, None])
+    )
+    return HazardIncrements(hazard, varhaz, xbar)
+
+
+def martingale_residuals(data: CoxData, state: CoxState) -> np.ndarray:
+    """δ_i − r_i Λ_i (input row order), Λ_i the cumulative hazard over the groups the row is at
+    risk in, a death's own group counting Σ (1 − a_k) h_k (Efron), as coxmart / agmart3."""
+    m, a, den = data.term_m, data.term_a, state.denom
+    h = m / den
+    n_groups = len(data.group_start)
+    h_all = np.zeros(n_groups)
+    h_all[data.event_groups] = _group_sums(data, h)
+    ha_all = np.zeros(n_groups)
+    ha_all[data.event_groups] = _group_sums(data, h * a)
+    delta = data.event.astype(float)
+    cum = cumulative_at_rows(h_all, data) - delta * ha_all[data.group_of_row]
+    resid_sorted = delta - state.risk * cum
+    out = np.empty_like(resid_sorted)
+    out[data.order] = resid_sorted
+    return out

@@ -40,6 +40,7 @@ class _CoxModel:
     data: _cox.CoxData
     fit: _cox.CoxFit
     start_values: np.ndarray | None = None  # counting-process entry times (None: right-censored)
+    stratum_labels: dict[int, str] | None = None  # stratum code -> "col=value" (R's strata names)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -224,10 +225,146 @@ class CoxResult:
         model = self._require_model()
         return zph_test(self, model, transform=transform, terms=terms)
 
+    @property
+    def means(self) -> np.ndarray:
+        """R's ``fit$means``: the centring of ``predict(type="lp")`` and ``basehaz(centered)``
+        (weighted column means; unweighted for (start, stop] rows; 0 for 0/±1 columns)."""
+        from regsurv.survival._cox_predict import r_means
+
+        return r_means(self._require_model())
+
+    def residuals(self, type: str = "martingale") -> pl.DataFrame:
+        """R's ``residuals(fit, type)``, one row per fitted row in input order (complete rows).
+
+        ``martingale`` δ_i − r_i Λ_i (Efron: a death's own tie group counts Σ (1 − k/d) h_k);
+        ``deviance`` sign(M) √(−2 (M + δ log(δ − M))); ``score`` the unweighted score
+        residuals U_i (one column per term); ``dfbeta`` (w_i U_i) V and ``dfbetas`` dfbeta /
+        SE, V the model-based variance; ``schoenfeld`` x_i − x̄(t_i) per event (rows ordered
+        by stratum, time, input row, with a ``time`` column) and ``scaledsch`` = schoenfeld
+        · V · number of events + β.
+        """
+        from regsurv.survival._cox_predict import residuals
+
+        return residuals(self, self._require_model(), type)
+
+    def baseline_hazard(self, *, centered: bool = True) -> pl.DataFrame:
+        """Cumulative baseline hazard (R ``basehaz``): columns time, hazard (and strata), at
+        x = ``means`` (centered) or x = 0, one row per distinct time; Efron increments
+        Σ_k (W/d) / (S0 − (k/d) S0_deaths) for an Efron fit, W / S0 for Breslow."""
+        from regsurv.survival._cox_predict import baseline_hazard
+
+        return baseline_hazard(self, self._require_model(), centered=centered)
+
+    def predict(
+        self, type: str = "lp", *, reference: str = "sample", newdata: Any = None
+    ) -> np.ndarray:
+        """R's ``predict(fit, type, reference)``: ``lp`` (x − means)β (``reference="zero"``:
+        xβ), ``risk`` exp(lp), ``expected`` δ − martingale residual (fitted rows only).
+        ``newdata`` (a frame with the covariate columns) for lp / risk."""
+        from regsurv.survival._cox_predict import predict
+
+        frame = None if newdata is None else to_polars(newdata)
+        return predict(self, self._require_model(), type, reference, frame)
+
+    def predict_survival(
+        self, newdata: Any, *, conf_type: str = "log-log", conf_level: float | None = None
+    ) -> PredictedSurvival:
+        """Survival curves for new covariate values with pointwise CIs (R ``survfit(fit,
+        newdata)``, Tsiatis variance with the fit's ``var``); S = exp(−Λ). Unstratified fits."""
+        from regsurv.survival._cox_predict import predicted_survival
+
+        frame = to_polars(newdata)
+        level = self.conf_level if conf_level is None else conf_level
+        curves = predicted_survival(self, self._require_model(), frame, conf_type, level)
+        return PredictedSurvival(**curves, conf_level=level, conf_type=conf_type)
+
+    def adjusted_survival(self, treatment: str) -> AdjustedSurvival:
+        """Direct-adjusted (g-formula) survival by level of ``treatment``: the mean over the
+        fitted rows of their predicted curves with the treatment set to each level."""
+        from regsurv.survival._cox_predict import adjusted_survival
+
+        time, levels, curves = adjusted_survival(self, self._require_model(), treatment)
+        return AdjustedSurvival(time, levels, curves, treatment)
+
     def _require_model(self) -> _CoxModel:
         if self._model is None:
             raise ValueError("this CoxResult has no fitted model attached (no events?)")
         return self._model
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PredictedSurvival:
+    """Predicted survival curves of a Cox model, one column per newdata row (arrays are
+    (times, rows)); ``std_error`` is the SE of the cumulative hazard (R's std.err)."""
+
+    time: np.ndarray
+    estimate: np.ndarray
+    std_error: np.ndarray
+    conf_low: np.ndarray
+    conf_high: np.ndarray
+    cumhaz: np.ndarray
+    conf_level: float
+    conf_type: str
+    method: str = "survfit_coxph"
+
+    def to_frame(self) -> pl.DataFrame:
+        """Long format: row (of newdata, from 0), time, estimate, std_error, conf_low,
+        conf_high, cumhaz."""
+        n_times, n_rows = self.estimate.shape
+        return pl.DataFrame(
+            {
+                "row": np.repeat(np.arange(n_rows), n_times),
+                "time": np.tile(self.time, n_rows),
+                **{
+                    name: getattr(self, name).T.ravel()
+                    for name in ("estimate", "std_error", "conf_low", "conf_high", "cumhaz")
+                },
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "conf_level": self.conf_level,
+            "conf_type": self.conf_type,
+            "curves": {k: _json(v) for k, v in self.to_frame().to_dict(as_series=False).items()},
+        }
+
+    def __repr__(self) -> str:
+        return f"PredictedSurvival(rows={self.estimate.shape[1]}, times={self.time.size})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AdjustedSurvival:
+    """Direct-adjusted (g-formula) survival curves: ``estimate[:, k]`` for ``groups[k]``."""
+
+    time: np.ndarray
+    groups: tuple[str, ...]
+    estimate: np.ndarray
+    treatment: str
+    method: str = "direct_adjusted_cox"
+
+    def to_frame(self) -> pl.DataFrame:
+        """Long format: group, time, estimate."""
+        n_times = self.time.size
+        return pl.DataFrame(
+            {
+                "group": [g for g in self.groups for _ in range(n_times)],
+                "time": np.tile(self.time, len(self.groups)),
+                "estimate": self.estimate.T.ravel(),
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "treatment": self.treatment,
+            "time": _json(self.time),
+            "curves": {g: _json(self.estimate[:, k]) for k, g in enumerate(self.groups)},
+        }
+
+    def __repr__(self) -> str:
+        return f"AdjustedSurvival(treatment={self.treatment!r}, groups={list(self.groups)})"
 
 
 def _json(value: Any) -> Any:
@@ -520,7 +657,15 @@ def cox_ph(
         k: tests[k] for k in ("likelihood_ratio", "wald", "score", "robust_score") if k in tests
     }
 
-    model = _CoxModel(ties, design, t, e, w, stratum, cluster_codes, data_, fit, t0)
+    labels = None
+    if strata_cols:
+        codes, first = np.unique(stratum, return_index=True)
+        values = frame[first].select(strata_cols).cast(pl.String).rows()
+        labels = {
+            int(c): ", ".join(f"{col}={v}" for col, v in zip(strata_cols, row, strict=True))
+            for c, row in zip(codes, values, strict=True)
+        }
+    model = _CoxModel(ties, design, t, e, w, stratum, cluster_codes, data_, fit, t0, labels)
     return CoxResult(
         names, beta, se, robust_se, var, naive_var, conf_level, robust, ties,
         fit.loglik_initial, fit.loglik_final, tests, frame.height, n_events, n_dropped,
