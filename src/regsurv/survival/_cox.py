@@ -13,7 +13,8 @@ S2 is never formed per group: Σ_g S2_R,g A_g = Xᵀ diag(r · cumA) X with cumA
 Σ m/D_k over event groups at or before each row's time, so an iteration costs one pass over X,
 one X-weighted Gram product and O(groups · p²).
 
-Counting-process (start, stop] rows (R's agreg.fit): a row is at risk at t when start < t <= stop.
+Counting-process (start, stop] rows (R's agreg.fit): a row is at risk at t when start < t <= stop,
+and a group is an event time with every row whose stop falls before the next event time.
 Every risk-set sum is taken by difference, Σ_{stop >= t} − Σ_{start >= t}: rows are binned once
 at the last group time <= their start ("entry group"), and the binned sums are subtracted before
 the reverse cumulative sum; the cumulative per-row sums (cumA above, the score residuals' H and
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import blas
 
 TOLER_CHOL = np.finfo(float).eps ** 0.75
 
@@ -124,6 +126,15 @@ def prepare(
 
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (time_s[1:] != time_s[:-1]) | (stratum_s[1:] != stratum_s[:-1])
+    if start is not None:
+        # (start, stop] rows: one group per event time, holding every row whose stop lies in
+        # [t_e, t_e+1) (they share all risk sets), so the sums run over event times, not over
+        # every distinct stop (split points are rarely event times)
+        run = np.cumsum(new_group) - 1
+        run_has_death = np.bincount(run, weights=event_s, minlength=run[-1] + 1 if n else 0) > 0
+        new_stratum_row = np.ones(n, dtype=bool)
+        new_stratum_row[1:] = stratum_s[1:] != stratum_s[:-1]
+        new_group = new_stratum_row | (new_group & run_has_death[run])
     group_start = np.flatnonzero(new_group)
     group_of_row = np.cumsum(new_group) - 1
     n_groups = len(group_start)
@@ -298,7 +309,12 @@ def information(
     row_coef[dr] -= data.weight[dr] * state.risk[dr] * B_all[data.group_of_row[dr]]
     row_coef_input = np.empty_like(row_coef)
     row_coef_input[data.order] = row_coef
-    s2 = (data.x * row_coef_input[:, None]).T @ data.x
+    if data.entry_group is None or group_multiplier is not None:
+        s2 = (data.x * row_coef_input[:, None]).T @ data.x
+    else:  # coefficients are >= 0 (cum A minus own-group B), so a symmetric rank-k update
+        rooted = data.x * np.sqrt(np.maximum(row_coef_input, 0.0))[:, None]
+        s2 = blas.dsyrk(1.0, rooted.T, trans=0, lower=0)
+        s2 = np.triu(s2) + np.triu(s2, 1).T
     s1r, s1d = state.s1_risk, state.s1_death
     cross = s1r.T @ (s1d * E[:, None])
     outer = s1r.T @ (s1r * C[:, None]) - cross - cross.T + s1d.T @ (s1d * F[:, None])

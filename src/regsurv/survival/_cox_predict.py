@@ -94,26 +94,40 @@ def residuals(result: CoxResult, model: _CoxModel, kind: str) -> pl.DataFrame:
     return pl.DataFrame({"time": times, **dict(zip(names, values.T, strict=True))})
 
 
-def _group_times(model: _CoxModel) -> np.ndarray:
+def _time_grid(model: _CoxModel) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (stratum, time) points of R's curves and the group holding each: the
+    groups themselves for right-censored data; every distinct stop time for (start, stop]
+    rows, whose groups each span the stops from one event time to the next."""
     data = model.data
-    return model.time_values[data.order[data.group_start]]
+    if model.start_values is None:
+        return data.group_start, np.arange(len(data.group_start))
+    stop = model.time_values[data.order]
+    stratum = model.stratum_values[data.order]
+    first = np.ones(stop.size, dtype=bool)
+    first[1:] = (stop[1:] != stop[:-1]) | (stratum[1:] != stratum[:-1])
+    rows = np.flatnonzero(first)
+    return rows, data.group_of_row[rows]
 
 
-def _stratum_of_group(model: _CoxModel) -> np.ndarray:
-    data = model.data
-    return model.stratum_values[data.order[data.group_start]]
+def _grid_times(model: _CoxModel, rows: np.ndarray) -> np.ndarray:
+    return model.time_values[model.data.order[rows]]
 
 
 def baseline_hazard(result: CoxResult, model: _CoxModel, *, centered: bool) -> pl.DataFrame:
     """R's ``basehaz(fit, centered)``: cumulative baseline hazard at x = means or at x = 0."""
     data = model.data
     increments = _cox.hazard_increments(data, model.fit.state)
-    cumulative = _cox._cumsum_by_stratum(increments.hazard, data)
+    rows, groups = _time_grid(model)
+    cumulative = _cox._cumsum_by_stratum(increments.hazard, data)[groups]
     beta = coefficients(result)
     at = r_means(model) if centered else np.zeros_like(beta)
-    frame = {"time": _group_times(model), "hazard": cumulative * np.exp((at - data.center) @ beta)}
+    frame = {
+        "time": _grid_times(model, rows),
+        "hazard": cumulative * np.exp((at - data.center) @ beta),
+    }
     if model.stratum_labels is not None:
-        frame["strata"] = [model.stratum_labels[int(c)] for c in _stratum_of_group(model)]
+        strata = model.stratum_values[data.order[rows]]
+        frame["strata"] = [model.stratum_labels[int(c)] for c in strata]
     return pl.DataFrame(frame)
 
 
@@ -163,10 +177,11 @@ def predicted_survival(
     beta = coefficients(result)
     z = design_matrix(newdata, model.design) - data.center
     risk = np.exp(z @ beta)
-    cum_hazard = np.cumsum(increments.hazard)
-    cum_var = np.cumsum(increments.varhaz)
-    xbar = increments.xbar / data.scale
-    q = np.cumsum(xbar, axis=0)[:, None, :] - cum_hazard[:, None, None] * z[None, :, :]
+    rows, groups = _time_grid(model)
+    cum_hazard = np.cumsum(increments.hazard)[groups]
+    cum_var = np.cumsum(increments.varhaz)[groups]
+    cum_xbar = np.cumsum(increments.xbar / data.scale, axis=0)[groups]
+    q = cum_xbar[:, None, :] - cum_hazard[:, None, None] * z[None, :, :]
     var = np.where(np.isnan(result.var), 0.0, result.var)
     quad = np.einsum("tij,jk,tik->ti", q, var, q)
     cumhaz = cum_hazard[:, None] * risk[None, :]
@@ -174,7 +189,7 @@ def predicted_survival(
     surv = np.exp(-cumhaz)
     low, high = conf_band(surv, std_error, conf_level, conf_type)
     return {
-        "time": _group_times(model),
+        "time": _grid_times(model, rows),
         "estimate": surv,
         "std_error": std_error,
         "conf_low": low,
@@ -190,6 +205,11 @@ def adjusted_survival(
     fitted rows of S(t | x_i with treatment set to a) = exp(−Λ_c(t) exp(η_i^a)), η^a the
     internal linear predictor with the treatment columns replaced by those of level a."""
     _require_unstratified(model, "adjusted_survival")
+    if model.start_values is not None:
+        raise ValueError(
+            "adjusted_survival averages over subjects: fit the model on one row per subject "
+            "(time=), not on (start, stop] intervals"
+        )
     terms = {term.column: term for term in model.design}
     if treatment not in terms:
         raise ValueError(f"treatment {treatment!r} is not a covariate of the model")
@@ -213,7 +233,8 @@ def adjusted_survival(
         settings = np.array([[0.0], [1.0]])
     own = (data.x[:, columns] / data.scale[columns]) @ beta[columns]
     base = internal_lp(model) - own
-    cum_hazard = np.cumsum(_cox.hazard_increments(data, model.fit.state).hazard)
+    rows, groups = _time_grid(model)
+    cum_hazard = np.cumsum(_cox.hazard_increments(data, model.fit.state).hazard)[groups]
     curves = np.zeros((len(cum_hazard), len(levels)))
     block = 65536  # rows at a time: a (times x block) matrix, not (times x n)
     for k, setting in enumerate(settings):
@@ -221,4 +242,4 @@ def adjusted_survival(
         for first in range(0, len(risk), block):
             chunk = risk[first : first + block]
             curves[:, k] += np.exp(-np.outer(cum_hazard, chunk)).sum(axis=1)
-    return _group_times(model), tuple(levels), curves / len(base)
+    return _grid_times(model, rows), tuple(levels), curves / len(base)
