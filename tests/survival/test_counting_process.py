@@ -147,3 +147,7 @@ def test_start_stop_argument_errors() -> None:
         kaplan_meier(frame, stop="t1", event="e")
     with pytest.raises(ValueError, match="robust variance of a"):
         kaplan_meier(frame, start="t0", stop="t1", event="e", robust=True)
+    weighted = frame.with_columns(w=pl.Series([0.5, 1.5, 2.5]))
+    curves = kaplan_meier(weighted, start="t0", stop="t1", event="e", weights="w")
+    assert curves.variance == "greenwood"
+    assert any("Greenwood variance with the weighted counts" in w for w in curves.warnings)

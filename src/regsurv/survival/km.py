@@ -328,7 +328,8 @@ def kaplan_meier(
     start, stop : counting-process rows (start, stop] instead of ``time`` (R's
         ``survfit(Surv(start, stop, event) ~ group)``): delayed entry / time-varying groups;
         the number at risk at t is the (weighted) count of rows with start < t <= stop.
-        Greenwood variance only (the robust variance of such curves is not implemented).
+        Greenwood variance only (the robust variance of such curves is not implemented:
+        ``robust=True`` is an error, non-integer weights give a warning).
     """
     time = _end_column(time, start, stop)
     if conf_type not in CONF_TYPES:
@@ -348,6 +349,12 @@ def kaplan_meier(
 
     if robust is None:
         robust = w is not None and bool(np.any(w != np.floor(w)))
+        if robust and start is not None:
+            robust = False
+            warnings.append(
+                "non-integer weights on (start, stop] rows: Greenwood variance with the weighted "
+                "counts (the robust variance of such curves is not implemented)"
+            )
     variance = "robust" if robust else "greenwood"
     if robust and start is not None:
         raise ValueError(
