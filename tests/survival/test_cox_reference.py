@@ -322,5 +322,9 @@ def test_type3_and_zph_match_r(case: tuple[str, str, str]) -> None:
         assert names == r["table"]["rownames"]
         assert table.df.tolist() == values[:, 1].astype(int).tolist()
         _close_statistic(table.statistic, values[:, 0])
+    elif call.startswith("basehaz("):
+        table = result.baseline_hazard(centered="centered = TRUE" in call)
+        assert_close(table["time"], r["time"], tier="exact")
+        assert_close(table["hazard"], r["hazard"], tier="optimizer")
     else:
         pytest.skip(f"not a cox_ph analysis: {call[:40]}")

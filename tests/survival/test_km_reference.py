@@ -66,7 +66,12 @@ def _label(stratum: str) -> str:
 
 @pytest.mark.parametrize(("dataset", "analysis"), list(km_cases()))
 def test_km_matches_r(dataset, analysis):
-    result = _fit(dataset, analysis)
+    assert_km_matches(_fit(dataset, analysis), analysis)
+
+
+def assert_km_matches(result, analysis: dict) -> None:
+    """Every curve row, the median table, the quantiles and summary(fit, times =) of R's
+    survfit record ``analysis`` (km_extract in R/00_common.R)."""
     r = analysis["result"]
     assert r["conf.type"] == result.conf_type
     assert [_label(s) for s in r["curves"]] == list(result.curves)

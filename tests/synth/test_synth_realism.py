@@ -91,3 +91,26 @@ def test_all_soft_tissue_sites_histologies_and_stages(puf_seed0):
     assert set(puf_seed0["BEHAVIOR"].unique()) == {"1", "3"}
     years = puf_seed0["YEAR_OF_DIAGNOSIS"]
     assert (years.min(), years.max()) == (2004, 2014)
+
+
+def test_treatment_starts_only_while_alive_and_followed(puf_seed0):
+    """DX_*_STARTED_DAYS strictly before the end of follow-up in days (months x 30.4375), so
+    "ever treated" carries immortal time; definitive surgery never before the first surgery."""
+    months = pl.col("DX_LASTCONTACT_DEATH_MONTHS")
+    followed = months.is_not_null() & (months != 9999) & (months > 0)
+    for field in (
+        "DX_SURG_STARTED_DAYS", "DX_DEFSURG_STARTED_DAYS", "DX_CHEMO_STARTED_DAYS",
+        "DX_RAD_STARTED_DAYS",
+    ):  # fmt: skip
+        started = followed & pl.col(field).is_not_null()
+        assert _n(puf_seed0, started) > 1000, field
+        assert _n(puf_seed0, started & (pl.col(field) >= months * 30.4375)) == 0, field
+        assert _n(puf_seed0, pl.col(field) < 0) == 0, field
+    chemo = puf_seed0["DX_CHEMO_STARTED_DAYS"].drop_nulls()
+    assert 30 <= chemo.median() <= 60  # NCDB-typical delay to chemotherapy
+    both = pl.col("DX_DEFSURG_STARTED_DAYS").is_not_null()
+    assert (
+        _n(puf_seed0, both & (pl.col("DX_DEFSURG_STARTED_DAYS") < pl.col("DX_SURG_STARTED_DAYS")))
+        == 0
+    )
+    assert _n(puf_seed0, both & pl.col("DX_SURG_STARTED_DAYS").is_null()) == 0

@@ -12,6 +12,13 @@ a = 0) with denominators D_k = S0_R − a_k S0_D, so that
 S2 is never formed per group: Σ_g S2_R,g A_g = Xᵀ diag(r · cumA) X with cumA the cumulative
 Σ m/D_k over event groups at or before each row's time, so an iteration costs one pass over X,
 one X-weighted Gram product and O(groups · p²).
+
+Counting-process (start, stop] rows (R's agreg.fit): a row is at risk at t when start < t <= stop,
+and a group is an event time with every row whose stop falls before the next event time.
+Every risk-set sum is taken by difference, Σ_{stop >= t} − Σ_{start >= t}: rows are binned once
+at the last group time <= their start ("entry group"), and the binned sums are subtracted before
+the reverse cumulative sum; the cumulative per-row sums (cumA above, the score residuals' H and
+M) become cum(stop) − cum(start). One more sparse pass over X per iteration, no loop over times.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import blas
 
 TOLER_CHOL = np.finfo(float).eps ** 0.75
 
@@ -47,6 +55,37 @@ class CoxData:
     death_weighted_x: np.ndarray  # (p,) Σ_D w x
     center: np.ndarray  # (p,)
     scale: np.ndarray  # (p,)
+    # counting process only (None for right-censored data):
+    entry_group: np.ndarray | None = None  # (n,) sorted rows: last group with time <= start, or -1
+    entry_rows: np.ndarray | None = None  # sorted rows with an entry group, by entry group
+    entry_indptr: np.ndarray | None = None  # (G + 1,) segments of entry_rows per group
+
+
+def _entry_groups(
+    start_s: np.ndarray,
+    time_s: np.ndarray,
+    stratum_s: np.ndarray,
+    group_start: np.ndarray,
+    group_stratum_start: np.ndarray,
+    group_of_row: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sorted row, the last group of its stratum with time <= start (-1 when none), the
+    rows that have one ordered by it, and their segment pointers per group."""
+    group_time = time_s[group_start]
+    if stratum_s.size == 0 or stratum_s[0] == stratum_s[-1]:
+        cut = np.searchsorted(group_time, start_s, side="right")
+    else:  # integer (stratum, time rank) keys keep the stratum-major order of the groups
+        values, rank = np.unique(np.concatenate([group_time, start_s]), return_inverse=True)
+        span = len(values) + 1
+        key = stratum_s.astype(np.int64) * span + rank[len(group_time) :]
+        group_key = stratum_s[group_start].astype(np.int64) * span + rank[: len(group_time)]
+        cut = np.searchsorted(group_key, key, side="right")
+    entry = cut - 1
+    entry[entry < group_stratum_start[group_of_row]] = -1
+    valid = np.flatnonzero(entry >= 0)
+    rows = valid[np.argsort(entry[valid], kind="stable")]
+    indptr = np.searchsorted(entry[rows], np.arange(len(group_start) + 1), side="left")
+    return entry, rows, indptr
 
 
 def prepare(
@@ -57,12 +96,14 @@ def prepare(
     stratum: np.ndarray,
     ties: str,
     *,
+    start: np.ndarray | None = None,
     overwrite_x: bool = False,
 ) -> CoxData:
     """Sort by (stratum, time), centre and scale X (as coxfit6), and build the tie structure.
 
     X itself is not sorted: every pass over it goes through ``order`` (sparse segment sums),
-    which saves an n × p gather. ``overwrite_x`` centres and scales ``x`` in place.
+    which saves an n × p gather. ``overwrite_x`` centres and scales ``x`` in place. ``start``
+    (entry times, < time) makes the rows (start, time] counting-process intervals.
     """
     if time.size and np.all(time == np.floor(time)) and time.max() < 65536:
         order = np.argsort(time.astype(np.uint16), kind="stable")  # radix sort: integer months
@@ -85,6 +126,15 @@ def prepare(
 
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (time_s[1:] != time_s[:-1]) | (stratum_s[1:] != stratum_s[:-1])
+    if start is not None:
+        # (start, stop] rows: one group per event time, holding every row whose stop lies in
+        # [t_e, t_e+1) (they share all risk sets), so the sums run over event times, not over
+        # every distinct stop (split points are rarely event times)
+        run = np.cumsum(new_group) - 1
+        run_has_death = np.bincount(run, weights=event_s, minlength=run[-1] + 1 if n else 0) > 0
+        new_stratum_row = np.ones(n, dtype=bool)
+        new_stratum_row[1:] = stratum_s[1:] != stratum_s[:-1]
+        new_group = new_stratum_row | (new_group & run_has_death[run])
     group_start = np.flatnonzero(new_group)
     group_of_row = np.cumsum(new_group) - 1
     n_groups = len(group_start)
@@ -118,11 +168,16 @@ def prepare(
         term_q = np.ones(len(event_groups))
     else:
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    entry = (None, None, None)
+    if start is not None:
+        entry = _entry_groups(
+            start[order], time_s, stratum_s, group_start, group_stratum_start, group_of_row
+        )
     return CoxData(
         x_s, weight_s, event_s, order, group_of_row, group_start, group_stratum_end,
         group_stratum_start, event_groups, death_rows, death_starts, term_group, term_a,
         term_m, term_q, group_death_weight, weight_s[death_rows] @ x_s[order[death_rows]], center,
-        scale,
+        scale, *entry,
     )  # fmt: skip
 
 
@@ -160,6 +215,17 @@ def _cumsum_by_stratum(values: np.ndarray, data: CoxData) -> np.ndarray:
     return c[1:] - c[data.group_stratum_start]
 
 
+def cumulative_at_rows(values: np.ndarray, data: CoxData) -> np.ndarray:
+    """Per sorted row, Σ of per-group ``values`` over the groups the row is at risk in
+    (stratum groups up to its time, minus those up to its start for counting-process rows)."""
+    cum = _cumsum_by_stratum(values, data)
+    out = cum[data.group_of_row]
+    if data.entry_group is not None:
+        entered = data.entry_group >= 0
+        out[entered] -= cum[data.entry_group[entered]]
+    return out
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class CoxState:
     """Partial likelihood and its ingredients at one β (scaled coordinates)."""
@@ -179,8 +245,18 @@ def evaluate(data: CoxData, beta: np.ndarray) -> CoxState:
     wr = data.weight * risk
     eg = data.event_groups
     s0_group = _segment_sum(wr, data.group_start, len(wr))
-    s0_risk = _reverse_cumsum_by_stratum(s0_group, data)[eg]
     s1_group = _segment_matmul(wr, data.group_start, data.x, rows=data.order)
+    if data.entry_group is not None:  # minus the rows entering at or after each time
+        rows = data.entry_rows
+        n_groups = len(data.group_start)
+        s0_group = s0_group - np.bincount(
+            data.entry_group[rows], weights=wr[rows], minlength=n_groups
+        )
+        entering = sparse.csr_matrix(
+            (wr[rows], data.order[rows], data.entry_indptr), shape=(n_groups, data.x.shape[0])
+        )
+        s1_group = s1_group - np.asarray(entering @ data.x)
+    s0_risk = _reverse_cumsum_by_stratum(s0_group, data)[eg]
     s1_risk = _reverse_cumsum_by_stratum(s1_group, data)[eg]
     dr = data.death_rows
     s0_death = _segment_sum(wr[dr], data.death_starts, len(dr))
@@ -225,7 +301,7 @@ def information(
     n_groups = len(data.group_start)
     A_all = np.zeros(n_groups)
     A_all[data.event_groups] = A
-    cum_a = _cumsum_by_stratum(A_all, data)[data.group_of_row]
+    cum_a = cumulative_at_rows(A_all, data)
     row_coef = data.weight * state.risk * cum_a
     B_all = np.zeros(n_groups)
     B_all[data.event_groups] = B
@@ -233,7 +309,12 @@ def information(
     row_coef[dr] -= data.weight[dr] * state.risk[dr] * B_all[data.group_of_row[dr]]
     row_coef_input = np.empty_like(row_coef)
     row_coef_input[data.order] = row_coef
-    s2 = (data.x * row_coef_input[:, None]).T @ data.x
+    if data.entry_group is None or group_multiplier is not None:
+        s2 = (data.x * row_coef_input[:, None]).T @ data.x
+    else:  # coefficients are >= 0 (cum A minus own-group B), so a symmetric rank-k update
+        rooted = data.x * np.sqrt(np.maximum(row_coef_input, 0.0))[:, None]
+        s2 = blas.dsyrk(1.0, rooted.T, trans=0, lower=0)
+        s2 = np.triu(s2) + np.triu(s2, 1).T
     s1r, s1d = state.s1_risk, state.s1_death
     cross = s1r.T @ (s1d * E[:, None])
     outer = s1r.T @ (s1r * C[:, None]) - cross - cross.T + s1d.T @ (s1d * F[:, None])
@@ -270,7 +351,7 @@ def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
     xbar_all = np.zeros((n_groups, p))
     xbar_all[eg] = mean_covariate(data, state)
     g = data.group_of_row
-    cum_h = _cumsum_by_stratum(h_all, data)[g]
+    cum_h = cumulative_at_rows(h_all, data)
     cum_m = _cumsum_by_stratum(m_all, data)
     r, w = state.risk, data.weight
     delta = data.event.astype(float)
@@ -279,6 +360,11 @@ def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
     columns = np.concatenate([g, g + n_groups, g + 2 * n_groups])
     values = np.concatenate([-w * delta, w * r, -w * delta * r])
     rows = np.tile(data.order, 3)
+    if data.entry_group is not None:  # M at the start is subtracted (counting process)
+        entered = np.flatnonzero(data.entry_group >= 0)
+        columns = np.concatenate([columns, data.entry_group[entered] + n_groups])
+        values = np.concatenate([values, -(w * r)[entered]])
+        rows = np.concatenate([rows, data.order[entered]])
     coupling = sparse.csr_matrix((values, (rows, columns)), shape=(n, 3 * n_groups))
     resid = np.asarray(coupling @ np.vstack([xbar_all, cum_m, ma_all]))
     alpha_input = np.empty_like(alpha)
@@ -405,3 +491,52 @@ def newton_raphson(data: CoxData, *, max_iter: int = 20, eps: float = 1e-9) -> C
         state=state,
         beta_scaled=new_beta,
     )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class HazardIncrements:
+    """Per (stratum, time) group: the baseline-hazard increments of survfit.coxph (agsurv).
+
+    With h_k = m_k / D_k over a group's tie terms (Efron; one term for Breslow):
+    hazard = Σ h_k, varhaz = Σ h_k / D_k, xbar = Σ h_k x̄_k (0 where no death), at the
+    internal centring of X (``CoxData.center``, scaled coordinates for xbar).
+    """
+
+    hazard: np.ndarray  # (G,)
+    varhaz: np.ndarray  # (G,)
+    xbar: np.ndarray  # (G, p)
+
+
+def hazard_increments(data: CoxData, state: CoxState) -> HazardIncrements:
+    m, a, den = data.term_m, data.term_a, state.denom
+    h = m / den
+    n_groups, p = len(data.group_start), data.x.shape[1]
+    eg = data.event_groups
+    hazard = np.zeros(n_groups)
+    hazard[eg] = _group_sums(data, h)
+    varhaz = np.zeros(n_groups)
+    varhaz[eg] = _group_sums(data, h / den)
+    xbar = np.zeros((n_groups, p))
+    xbar[eg] = (
+        state.s1_risk * _group_sums(data, h / den)[:, None]
+        - state.s1_death * (_group_sums(data, h * a / den)[:, None])
+    )
+    return HazardIncrements(hazard, varhaz, xbar)
+
+
+def martingale_residuals(data: CoxData, state: CoxState) -> np.ndarray:
+    """δ_i − r_i Λ_i (input row order), Λ_i the cumulative hazard over the groups the row is at
+    risk in, a death's own group counting Σ (1 − a_k) h_k (Efron), as coxmart / agmart3."""
+    m, a, den = data.term_m, data.term_a, state.denom
+    h = m / den
+    n_groups = len(data.group_start)
+    h_all = np.zeros(n_groups)
+    h_all[data.event_groups] = _group_sums(data, h)
+    ha_all = np.zeros(n_groups)
+    ha_all[data.event_groups] = _group_sums(data, h * a)
+    delta = data.event.astype(float)
+    cum = cumulative_at_rows(h_all, data) - delta * ha_all[data.group_of_row]
+    resid_sorted = delta - state.risk * cum
+    out = np.empty_like(resid_sorted)
+    out[data.order] = resid_sorted
+    return out

@@ -73,9 +73,14 @@ def concordance_counts(
     weight: np.ndarray,
     stratum: np.ndarray,
     cluster: np.ndarray | None = None,
+    start: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Weighted concordant / discordant / tied counts, the concordance index and its SE
-    (R's infinitesimal jackknife, influence summed within ``cluster`` when given)."""
+    (R's infinitesimal jackknife, influence summed within ``cluster`` when given).
+
+    With ``start`` (counting-process rows, R's concordance4) j is compared with a death at t
+    only while at risk, start_j < t: the pairs with start_j >= t are counted the same way
+    (entry index c_j = event times <= start_j) and subtracted."""
     n = len(time)
     dead = event > 0
     # η ranks, stratum-major, equal η share a rank; [lo, hi] = the rank range of the stratum
@@ -105,11 +110,23 @@ def concordance_counts(
     a = events_before[group[dead]] + 1
     b = events_before[group] + (~dead & is_event_group[group])
 
+    entry = None
+    if start is not None:  # c_j: number of event groups (stratum-major) with time <= start_j
+        event_first = order[np.flatnonzero(new_group)][is_event_group]
+        k = len(event_first)
+        values, inverse = np.unique(np.concatenate([time[event_first], start]), return_inverse=True)
+        span_t = len(values) + 1
+        event_key = stratum[event_first].astype(np.int64) * span_t + inverse[:k]
+        start_key = stratum.astype(np.int64) * span_t + inverse[k:]
+        entry = np.searchsorted(event_key, start_key, side="right")
+
     span = int(rank.max()) + 2 if n else 1
     r_d, w_d = rank[dead], weight[dead]
     bounds = np.column_stack([lo[dead], r_d, r_d + 1, hi[dead] + 1])
     # deaths as the earlier member: partners below / tied / above in η
     counts = _dominance(b, rank, weight, a, bounds, span, points_above=True)
+    if entry is not None:
+        counts -= _dominance(entry, rank, weight, a, bounds, span, points_above=True)
     concordant, tied_x, discordant = (float(w_d @ counts[:, k]) for k in range(3))
 
     # pairs of deaths at the same time: tied.y, or tied.xy when η is tied too
@@ -129,6 +146,8 @@ def concordance_counts(
         # (partner-weight sums) gives R's infinitesimal-jackknife SE of the concordance
         bounds_all = np.column_stack([lo, rank, rank + 1, hi + 1])
         late = _dominance(a, r_d, w_d, b, bounds_all, span, points_above=False)
+        if entry is not None:
+            late -= _dominance(a, r_d, w_d, entry, bounds_all, span, points_above=False)
         influence = late[:, ::-1].copy()  # i above j in η: concordant for the pair
         influence[dead] += counts
         somers = (concordant - discordant) / denom

@@ -185,12 +185,15 @@ def first_below_half(y: np.ndarray, x: np.ndarray) -> float:
     return float(xk[0])
 
 
-def _first_at_or_above(sorted_x: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """R ``approx(sorted_x, 1:n, values, method = "constant", f = 1)$y`` as 0-based positions
-    (-1 where R gives NA: outside the range of sorted_x)."""
-    pos = np.searchsorted(sorted_x, values, side="left")
+def _first_at_or_above(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """R ``approx(x, 1:n, values, method = "constant", f = 1)$y`` as 0-based positions
+    (-1 where R gives NA: outside the range of x). approx sorts the points by x first, which
+    matters for a non-monotone confidence band (delayed entry); x has no ties here."""
+    by_x = np.argsort(x, kind="stable")
+    sorted_x = x[by_x]
+    pos = np.minimum(np.searchsorted(sorted_x, values, side="left"), len(x) - 1)
     outside = (values < sorted_x[0]) | (values > sorted_x[-1]) | np.isnan(values)
-    return np.where(outside, -1, pos)
+    return np.where(outside, -1, by_x[pos])
 
 
 def quantile_times(x: np.ndarray, y: np.ndarray, probs: np.ndarray) -> np.ndarray:

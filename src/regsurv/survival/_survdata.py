@@ -30,6 +30,7 @@ class SurvivalData:
     strata_levels: tuple[str, ...]
     n_dropped: int
     warnings: tuple[str, ...]
+    start: np.ndarray | None = None  # float64 entry times (counting process), < time
 
 
 def _label(value: Any) -> str:
@@ -92,10 +93,21 @@ def prepare_survival_data(
     group: str | None = None,
     strata: str | None = None,
     weights: str | None = None,
+    start: str | None = None,
 ) -> SurvivalData:
-    """Validate and encode the columns of a survival analysis (see the module docstring)."""
+    """Validate and encode the columns of a survival analysis (see the module docstring).
+
+    With ``start``, rows are counting-process intervals (start, time]: ``time`` is the stop
+    time and must be > start (a one-line error counts the rows that are not)."""
     frame = to_polars(data)
-    columns = {"time": time, "event": event, "group": group, "strata": strata, "weights": weights}
+    columns = {
+        "start": start,
+        "time" if start is None else "stop": time,
+        "event": event,
+        "group": group,
+        "strata": strata,
+        "weights": weights,
+    }
     for role, name in columns.items():
         if name is not None and name not in frame.columns:
             raise ValueError(f"{role} column {name!r} not found in data ({frame.width} columns)")
@@ -115,6 +127,11 @@ def prepare_survival_data(
     t_all, t_missing = _numeric_values(time_s)
     e_all, e_missing = _numeric_values(event_s)
     missing = {time: t_missing, event: e_missing}
+    if start is not None:
+        start_s = frame.get_column(start)
+        if not start_s.dtype.is_numeric() or start_s.dtype == pl.Boolean:
+            raise TypeError(f"start column {start!r} has dtype {start_s.dtype}; expected numeric")
+        s_all, missing[start] = _numeric_values(start_s)
     for name in (group, strata):
         if name is None:
             continue
@@ -141,12 +158,27 @@ def prepare_survival_data(
             raise ValueError(f"all {n_rows} rows have a missing value ({warnings[0]})")
 
     t = np.asarray(t_all[keep], dtype=np.float64)
-    bad = (~np.isfinite(t) | (t < 0)) if t_all.dtype.kind == "f" else (t < 0)
-    if bad.any():
-        raise ValueError(
-            f"time column {time!r}: {int(bad.sum())} rows are negative or infinite "
-            f"(first: {_first_bad(t, bad)})"
-        )
+    t0 = None
+    if start is None:
+        bad = (~np.isfinite(t) | (t < 0)) if t_all.dtype.kind == "f" else (t < 0)
+        if bad.any():
+            raise ValueError(
+                f"time column {time!r}: {int(bad.sum())} rows are negative or infinite "
+                f"(first: {_first_bad(t, bad)})"
+            )
+    else:
+        t0 = np.ascontiguousarray(s_all[keep], dtype=np.float64)
+        for name, values in ((start, t0), (time, t)):
+            bad = ~np.isfinite(values)
+            if bad.any():
+                raise ValueError(f"column {name!r}: {int(bad.sum())} rows are infinite")
+        bad = t <= t0
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"stop column {time!r} <= start column {start!r} in {int(bad.sum())} rows "
+                f"(first: start {t0[first]!r}, stop {t[first]!r}); intervals must have stop > start"
+            )
     e_kept = e_all[keep]
     bad = (e_kept != 0) & (e_kept != 1)
     if bad.any():
@@ -194,6 +226,7 @@ def prepare_survival_data(
         strata_levels=s_levels,
         n_dropped=n_dropped,
         warnings=tuple(warnings),
+        start=t0,
     )
 
 

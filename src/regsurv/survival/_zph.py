@@ -21,11 +21,16 @@ if TYPE_CHECKING:
     from regsurv.survival.cox import CoxResult, CoxTestTable, _CoxModel
 
 
-def _left_km_complement(time: np.ndarray, event: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """1 − S(t−) of the pooled unweighted Kaplan–Meier curve at the times ``at``."""
+def _left_km_complement(
+    time: np.ndarray, event: np.ndarray, at: np.ndarray, start: np.ndarray | None = None
+) -> np.ndarray:
+    """1 − S(t−) of the pooled unweighted Kaplan–Meier curve at the times ``at`` (the
+    counting-process curve, at risk when start < t <= time, when ``start`` is given)."""
     times, inverse = np.unique(time, return_inverse=True)
     deaths = np.bincount(inverse, weights=event)
     n_risk = len(time) - np.r_[0, np.cumsum(np.bincount(inverse))[:-1]]
+    if start is not None:  # minus the rows not yet entered (start >= t)
+        n_risk = n_risk - (len(start) - np.searchsorted(np.sort(start), times, side="left"))
     surv = np.cumprod(1 - deaths / n_risk)
     before = np.searchsorted(times, at, side="left")  # number of distinct times < at
     return 1.0 - np.r_[1.0, surv][before]
@@ -40,9 +45,14 @@ def zph_test(
     time_sorted = model.time_values[data.order]
     event_time = time_sorted[data.group_start[data.event_groups]]
     if transform == "km":
-        g = _left_km_complement(model.time_values, model.event_values, event_time)
+        g = _left_km_complement(
+            model.time_values, model.event_values, event_time, model.start_values
+        )
         g_rows = _left_km_complement(
-            model.time_values, model.event_values, model.time_values[model.event_values > 0]
+            model.time_values,
+            model.event_values,
+            model.time_values[model.event_values > 0],
+            model.start_values,
         )
     elif transform == "identity":
         g = event_time

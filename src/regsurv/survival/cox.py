@@ -2,7 +2,9 @@
 
 Efron (default) or Breslow ties, strata, case weights, robust (infinitesimal-jackknife) and
 cluster variance, likelihood-ratio / Wald / score / robust score tests, concordance, type-3 tests
-(``CoxResult.type3``) and the proportional-hazards test of ``cox.zph`` (``CoxResult.zph``).
+(``CoxResult.type3``) and the proportional-hazards test of ``cox.zph`` (``CoxResult.zph``);
+right-censored ``time=`` or counting-process ``start=``/``stop=`` rows (``Surv(start, stop,
+event)``, R's agreg.fit: delayed entry, time-varying covariates, several rows per ``id``).
 Kernels live in ``_cox.py`` (fit), ``_zph.py`` and ``_cox_concordance.py``.
 """
 
@@ -37,6 +39,8 @@ class _CoxModel:
     cluster_values: np.ndarray | None
     data: _cox.CoxData
     fit: _cox.CoxFit
+    start_values: np.ndarray | None = None  # counting-process entry times (None: right-censored)
+    stratum_labels: dict[int, str] | None = None  # stratum code -> "col=value" (R's strata names)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -121,6 +125,7 @@ class CoxResult:
                     m.weight_values,
                     m.stratum_values,
                     m.cluster_values,
+                    m.start_values,
                 )
             )
         return dict(self._concordance)
@@ -222,10 +227,146 @@ class CoxResult:
         model = self._require_model()
         return zph_test(self, model, transform=transform, terms=terms)
 
+    @property
+    def means(self) -> np.ndarray:
+        """R's ``fit$means``: the centring of ``predict(type="lp")`` and ``basehaz(centered)``
+        (weighted column means; unweighted for (start, stop] rows; 0 for 0/±1 columns)."""
+        from regsurv.survival._cox_predict import r_means
+
+        return r_means(self._require_model())
+
+    def residuals(self, type: str = "martingale") -> pl.DataFrame:
+        """R's ``residuals(fit, type)``, one row per fitted row in input order (complete rows).
+
+        ``martingale`` δ_i − r_i Λ_i (Efron: a death's own tie group counts Σ (1 − k/d) h_k);
+        ``deviance`` sign(M) √(−2 (M + δ log(δ − M))); ``score`` the unweighted score
+        residuals U_i (one column per term); ``dfbeta`` (w_i U_i) V and ``dfbetas`` dfbeta /
+        SE, V the model-based variance; ``schoenfeld`` x_i − x̄(t_i) per event (rows ordered
+        by stratum, time, input row, with a ``time`` column) and ``scaledsch`` = schoenfeld
+        · V · number of events + β.
+        """
+        from regsurv.survival._cox_predict import residuals
+
+        return residuals(self, self._require_model(), type)
+
+    def baseline_hazard(self, *, centered: bool = True) -> pl.DataFrame:
+        """Cumulative baseline hazard (R ``basehaz``): columns time, hazard (and strata), at
+        x = ``means`` (centered) or x = 0, one row per distinct time; Efron increments
+        Σ_k (W/d) / (S0 − (k/d) S0_deaths) for an Efron fit, W / S0 for Breslow."""
+        from regsurv.survival._cox_predict import baseline_hazard
+
+        return baseline_hazard(self, self._require_model(), centered=centered)
+
+    def predict(
+        self, type: str = "lp", *, reference: str = "sample", newdata: Any = None
+    ) -> np.ndarray:
+        """R's ``predict(fit, type, reference)``: ``lp`` (x − means)β (``reference="zero"``:
+        xβ), ``risk`` exp(lp), ``expected`` δ − martingale residual (fitted rows only).
+        ``newdata`` (a frame with the covariate columns) for lp / risk."""
+        from regsurv.survival._cox_predict import predict
+
+        frame = None if newdata is None else to_polars(newdata)
+        return predict(self, self._require_model(), type, reference, frame)
+
+    def predict_survival(
+        self, newdata: Any, *, conf_type: str = "log-log", conf_level: float | None = None
+    ) -> PredictedSurvival:
+        """Survival curves for new covariate values with pointwise CIs (R ``survfit(fit,
+        newdata)``, Tsiatis variance with the fit's ``var``); S = exp(−Λ). Unstratified fits."""
+        from regsurv.survival._cox_predict import predicted_survival
+
+        frame = to_polars(newdata)
+        level = self.conf_level if conf_level is None else conf_level
+        curves = predicted_survival(self, self._require_model(), frame, conf_type, level)
+        return PredictedSurvival(**curves, conf_level=level, conf_type=conf_type)
+
+    def adjusted_survival(self, treatment: str) -> AdjustedSurvival:
+        """Direct-adjusted (g-formula) survival by level of ``treatment``: the mean over the
+        fitted rows of their predicted curves with the treatment set to each level."""
+        from regsurv.survival._cox_predict import adjusted_survival
+
+        time, levels, curves = adjusted_survival(self, self._require_model(), treatment)
+        return AdjustedSurvival(time, levels, curves, treatment)
+
     def _require_model(self) -> _CoxModel:
         if self._model is None:
             raise ValueError("this CoxResult has no fitted model attached (no events?)")
         return self._model
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PredictedSurvival:
+    """Predicted survival curves of a Cox model, one column per newdata row (arrays are
+    (times, rows)); ``std_error`` is the SE of the cumulative hazard (R's std.err)."""
+
+    time: np.ndarray
+    estimate: np.ndarray
+    std_error: np.ndarray
+    conf_low: np.ndarray
+    conf_high: np.ndarray
+    cumhaz: np.ndarray
+    conf_level: float
+    conf_type: str
+    method: str = "survfit_coxph"
+
+    def to_frame(self) -> pl.DataFrame:
+        """Long format: row (of newdata, from 0), time, estimate, std_error, conf_low,
+        conf_high, cumhaz."""
+        n_times, n_rows = self.estimate.shape
+        return pl.DataFrame(
+            {
+                "row": np.repeat(np.arange(n_rows), n_times),
+                "time": np.tile(self.time, n_rows),
+                **{
+                    name: getattr(self, name).T.ravel()
+                    for name in ("estimate", "std_error", "conf_low", "conf_high", "cumhaz")
+                },
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "conf_level": self.conf_level,
+            "conf_type": self.conf_type,
+            "curves": {k: _json(v) for k, v in self.to_frame().to_dict(as_series=False).items()},
+        }
+
+    def __repr__(self) -> str:
+        return f"PredictedSurvival(rows={self.estimate.shape[1]}, times={self.time.size})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AdjustedSurvival:
+    """Direct-adjusted (g-formula) survival curves: ``estimate[:, k]`` for ``groups[k]``."""
+
+    time: np.ndarray
+    groups: tuple[str, ...]
+    estimate: np.ndarray
+    treatment: str
+    method: str = "direct_adjusted_cox"
+
+    def to_frame(self) -> pl.DataFrame:
+        """Long format: group, time, estimate."""
+        n_times = self.time.size
+        return pl.DataFrame(
+            {
+                "group": [g for g in self.groups for _ in range(n_times)],
+                "time": np.tile(self.time, len(self.groups)),
+                "estimate": self.estimate.T.ravel(),
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "treatment": self.treatment,
+            "time": _json(self.time),
+            "curves": {g: _json(self.estimate[:, k]) for k, g in enumerate(self.groups)},
+        }
+
+    def __repr__(self) -> str:
+        return f"AdjustedSurvival(treatment={self.treatment!r}, groups={list(self.groups)})"
 
 
 def _json(value: Any) -> Any:
@@ -254,7 +395,7 @@ def _refit_without(model: _CoxModel, columns: np.ndarray) -> _cox.CoxFit:
     """Refit on the same rows with only ``columns`` of the design (drop1)."""
     data = _cox.prepare(
         model.time_values, model.event_values, model.data.x[:, columns], model.weight_values,
-        model.stratum_values, model.ties, overwrite_x=True,
+        model.stratum_values, model.ties, start=model.start_values, overwrite_x=True,
     )  # fmt: skip
     return _cox.newton_raphson(data)
 
@@ -276,20 +417,59 @@ def _check_columns(frame: pl.DataFrame, role: str, columns: Sequence[str]) -> No
         raise ValueError(f"{role} column(s) not found in data: {', '.join(map(repr, missing))}")
 
 
-def _validated_arrays(
-    frame: pl.DataFrame, time: str, event: str, weights: str | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _numeric_column(frame: pl.DataFrame, role: str, column: str) -> np.ndarray:
+    series = frame.get_column(column)
+    if not series.dtype.is_numeric():
+        raise TypeError(f"{role} column {column!r} must be numeric, got {series.dtype}")
+    return series.cast(pl.Float64).to_numpy()
+
+
+def _counting_times(frame: pl.DataFrame, start: str, stop: str) -> tuple[np.ndarray, np.ndarray]:
+    """(start, stop] arrays: finite, stop > start (Surv(start, stop) would give NA)."""
     n = frame.height
-    time_s = frame.get_column(time)
-    if not time_s.dtype.is_numeric():
-        raise TypeError(f"time column {time!r} must be numeric, got {time_s.dtype}")
-    t = time_s.cast(pl.Float64).to_numpy()
-    bad = ~np.isfinite(t) | (t < 0)
+    t0 = _numeric_column(frame, "start", start)
+    t1 = _numeric_column(frame, "stop", stop)
+    for role, column, values in (("start", start, t0), ("stop", stop, t1)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(
+                f"{role} column {column!r} has {int(bad.sum())} of {n} rows not finite"
+            )
+    bad = t1 <= t0
     if bad.any():
+        first = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"time column {time!r} has {int(bad.sum())} of {n} rows negative or not finite "
-            f"(first: {t[bad][0]!r}); survival times must be >= 0"
+            f"stop column {stop!r} <= start column {start!r} in {int(bad.sum())} of {n} rows "
+            f"(first: start {t0[first]!r}, stop {t1[first]!r}); intervals must have stop > start"
         )
+    return t0, t1
+
+
+def _check_no_overlap(ids: np.ndarray, t0: np.ndarray, t1: np.ndarray, column: str) -> None:
+    """Intervals (start, stop] of one id must not overlap (R's survcheck "overlap")."""
+    order = np.lexsort((t0, ids))
+    same = ids[order][1:] == ids[order][:-1]
+    overlap = same & (t0[order][1:] < t1[order][:-1])
+    if overlap.any():
+        raise ValueError(
+            f"id column {column!r}: {int(overlap.sum())} rows start before the previous interval "
+            "of the same id ends (overlapping (start, stop] intervals)"
+        )
+
+
+def _validated_arrays(
+    frame: pl.DataFrame, time: str | None, event: str, weights: str | None
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    n = frame.height
+    t = None
+    if time is not None:
+        t = _numeric_column(frame, "time", time)
+        bad = ~np.isfinite(t) | (t < 0)
+        if bad.any():
+            raise ValueError(
+                f"time column {time!r} has {int(bad.sum())} of {n} rows negative or not finite "
+                f"(first: {t[bad][0]!r}); survival times must be >= 0"
+            )
     event_s = frame.get_column(event)
     if event_s.dtype == pl.Boolean:
         e = event_s.to_numpy().astype(float)
@@ -322,7 +502,7 @@ def _validated_arrays(
 def cox_ph(
     data: Any,
     *,
-    time: str,
+    time: str | None = None,
     event: str,
     covariates: Sequence[str],
     reference: Mapping[str, str] | None = None,
@@ -332,6 +512,9 @@ def cox_ph(
     ties: str = "efron",
     robust: bool | None = None,
     conf_level: float = 0.95,
+    start: str | None = None,
+    stop: str | None = None,
+    id: str | None = None,
 ) -> CoxResult:
     """Fit a Cox proportional hazards model, as ``survival::coxph`` (Newton–Raphson, R's control).
 
@@ -340,7 +523,20 @@ def cox_ph(
     Rows with a null in any used column are dropped and counted in ``n_dropped`` (na.omit).
     ``robust=None`` gives the robust (infinitesimal-jackknife) variance when a cluster is given
     or the case weights are not integers (IPTW); V = I⁻¹ (Σ_c (Σ_{i∈c} w_i U_i)^{⊗2}) I⁻¹.
+
+    Counting-process input ``start=``, ``stop=`` (``coxph(Surv(start, stop, event) ~ ...)``):
+    each row is at risk on (start, stop], its event at stop. ``id=`` names the subject of
+    each row: its intervals must not overlap, and (as coxph) the variance is robust, clustered
+    by id, when an id has more than one event or ``robust=True`` without a ``cluster``.
     """
+    if start is not None or stop is not None:
+        if time is not None and stop is not None:
+            raise ValueError("give either time= or stop= (the end of each interval), not both")
+        if start is None:
+            raise ValueError("stop= needs start= (counting-process rows (start, stop])")
+        time = stop if stop is not None else time
+    if time is None:
+        raise ValueError("cox_ph needs time= (or start= and stop= for (start, stop] rows)")
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r} ('exact' is not implemented)")
     if not 0 < conf_level < 1:
@@ -350,7 +546,11 @@ def cox_ph(
     covariates = list(covariates)
     strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
     frame = to_polars(data)
-    _check_columns(frame, "time", [time])
+    _check_columns(frame, "stop" if start is not None else "time", [time])
+    if start is not None:
+        _check_columns(frame, "start", [start])
+    if id is not None:
+        _check_columns(frame, "id", [id])
     _check_columns(frame, "event", [event])
     _check_columns(frame, "covariate", covariates)
     _check_columns(frame, "strata", strata_cols)
@@ -360,9 +560,10 @@ def cox_ph(
         _check_columns(frame, "cluster", [cluster])
     used = list(
         dict.fromkeys(
-            [time, event, *covariates, *strata_cols]
+            [*([start] if start else []), time, event, *covariates, *strata_cols]
             + ([weights] if weights else [])
             + ([cluster] if cluster else [])
+            + ([id] if id else [])
         )
     )
     missing_expr = pl.any_horizontal(
@@ -378,16 +579,27 @@ def cox_ph(
     n_dropped = n_input - frame.height
     if frame.height == 0:
         raise ValueError(f"no complete rows: all {n_input} rows have a missing value in {used}")
-    t, e, w = _validated_arrays(frame, time, event, weights)
+    t0 = None
+    if start is None:
+        t, e, w = _validated_arrays(frame, time, event, weights)
+    else:
+        t0, t = _counting_times(frame, start, time)
+        _, e, w = _validated_arrays(frame, None, event, weights)
     design = tuple(design_terms(frame, covariates, reference))
     x = design_matrix(frame, design)
     names = tuple(name for term in design for name in term.names)
     stratum = _codes(frame, strata_cols)
     cluster_codes = _codes(frame, [cluster]) if cluster else None
+    id_codes = _codes(frame, [id]) if id else None
+    if id_codes is not None and t0 is not None:
+        _check_no_overlap(id_codes, t0, t, id)
     if robust is None:
-        robust = cluster is not None or bool(np.any(w != np.round(w)))
+        repeated_events = id_codes is not None and bool(np.any(np.bincount(id_codes[e > 0]) > 1))
+        robust = cluster is not None or bool(np.any(w != np.round(w))) or repeated_events
+    if robust and cluster_codes is None:
+        cluster_codes = id_codes
 
-    data_ = _cox.prepare(t, e, x, w, stratum, ties, overwrite_x=True)
+    data_ = _cox.prepare(t, e, x, w, stratum, ties, start=t0, overwrite_x=True)
     n_events = float(e.sum())
     p = x.shape[1]
     warnings: list[str] = []
@@ -447,7 +659,15 @@ def cox_ph(
         k: tests[k] for k in ("likelihood_ratio", "wald", "score", "robust_score") if k in tests
     }
 
-    model = _CoxModel(ties, design, t, e, w, stratum, cluster_codes, data_, fit)
+    labels = None
+    if strata_cols:
+        codes, first = np.unique(stratum, return_index=True)
+        values = frame[first].select(strata_cols).cast(pl.String).rows()
+        labels = {
+            int(c): ", ".join(f"{col}={v}" for col, v in zip(strata_cols, row, strict=True))
+            for c, row in zip(codes, values, strict=True)
+        }
+    model = _CoxModel(ties, design, t, e, w, stratum, cluster_codes, data_, fit, t0, labels)
     return CoxResult(
         names, beta, se, robust_se, var, naive_var, conf_level, robust, ties,
         fit.loglik_initial, fit.loglik_final, tests, frame.height, n_events, n_dropped,

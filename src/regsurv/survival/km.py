@@ -300,13 +300,15 @@ class SurvivalCurves:
 def kaplan_meier(
     data: Any,
     *,
-    time: str,
+    time: str | None = None,
     event: str,
     group: str | None = None,
     weights: str | None = None,
     robust: bool | None = None,
     conf_level: float = 0.95,
     conf_type: str = "log-log",
+    start: str | None = None,
+    stop: str | None = None,
 ) -> SurvivalCurves:
     """Kaplan–Meier curves, one per level of ``group``, matching R ``survfit``.
 
@@ -323,12 +325,20 @@ def kaplan_meier(
     time, event : column names; time >= 0, event 0/1 or Boolean (1 = event).
     group : optional grouping column (Enum order, pandas categories, else sorted levels).
     weights : optional case-weight column (>= 0; IPTW weights).
+    start, stop : counting-process rows (start, stop] instead of ``time`` (R's
+        ``survfit(Surv(start, stop, event) ~ group)``): delayed entry / time-varying groups;
+        the number at risk at t is the (weighted) count of rows with start < t <= stop.
+        Greenwood variance only (the robust variance of such curves is not implemented:
+        ``robust=True`` is an error, non-integer weights give a warning).
     """
+    time = _end_column(time, start, stop)
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
     if not 0.0 < conf_level < 1.0:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level!r}")
-    prepared = prepare_survival_data(data, time=time, event=event, group=group, weights=weights)
+    prepared = prepare_survival_data(
+        data, time=time, event=event, group=group, weights=weights, start=start
+    )
     levels = prepared.group_levels
     code = prepared.group_code
     w = prepared.weights
@@ -339,7 +349,19 @@ def kaplan_meier(
 
     if robust is None:
         robust = w is not None and bool(np.any(w != np.floor(w)))
+        if robust and start is not None:
+            robust = False
+            warnings.append(
+                "non-integer weights on (start, stop] rows: Greenwood variance with the weighted "
+                "counts (the robust variance of such curves is not implemented)"
+            )
     variance = "robust" if robust else "greenwood"
+    if robust and start is not None:
+        raise ValueError(
+            "robust=True: the robust variance of a (start, stop] Kaplan-Meier curve is not "
+            "implemented; use robust=False (Greenwood)"
+        )
+    entry = None if start is None else _entries_by_group(code, prepared.start, w, len(levels))
 
     cells = aggregate_cells(code, prepared.time, prepared.event, w, len(levels), robust)
     curves: dict[str, SurvivalCurve] = {}
@@ -350,6 +372,11 @@ def kaplan_meier(
         sl = slice(lo, hi)
         w_total, w_event, n_deaths = cells.w_total[sl], cells.w_event[sl], cells.n_deaths[sl]
         n_risk = reverse_cumsum(w_total)
+        if entry is not None:  # minus the rows entering at or after t (start >= t)
+            starts, cum_weight = entry[g]
+            n_risk = n_risk - (
+                cum_weight[-1] - cum_weight[np.searchsorted(starts, cells.time[sl], side="left")]
+            )
         surv, var_log, has_event = km_curve(n_risk, n_deaths, w_event)
         if robust:
             var_log = robust_var_log(
@@ -416,6 +443,32 @@ def kaplan_meier(
         n_dropped=prepared.n_dropped,
         warnings=tuple(dict.fromkeys(warnings)),
     )
+
+
+def _end_column(time: str | None, start: str | None, stop: str | None) -> str:
+    """The column holding each row's end time: ``time``, or ``stop`` with ``start``."""
+    if time is not None and stop is not None:
+        raise ValueError("give either time= or stop= (the end of each interval), not both")
+    if stop is not None and start is None:
+        raise ValueError("stop= needs start= (counting-process rows (start, stop])")
+    end = stop if stop is not None else time
+    if end is None:
+        raise ValueError("give time= (or start= and stop= for (start, stop] rows)")
+    return end
+
+
+def _entries_by_group(
+    code: np.ndarray, start: np.ndarray, weights: np.ndarray | None, n_groups: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per group, the sorted entry times and the cumulative weight before each (0 first)."""
+    order = np.lexsort((start, code))
+    bounds = np.searchsorted(code[order], np.arange(n_groups + 1))
+    w = np.ones(code.size) if weights is None else weights
+    out = []
+    for g in range(n_groups):
+        rows = order[bounds[g] : bounds[g + 1]]
+        out.append((start[rows], np.concatenate(([0.0], np.cumsum(w[rows])))))
+    return out
 
 
 def _replace_warnings(curve: SurvivalCurve, warnings: tuple[str, ...]) -> SurvivalCurve:

@@ -14,7 +14,7 @@ from functools import cache
 
 import numpy as np
 import polars as pl
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from regsurv.cohort import TREATMENT8, get_recode
 from regsurv.synth._parameters import (
@@ -533,9 +533,10 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     reason[any_surgery] = "0"
     reason[surgery == "99"] = "9"
     r.s("REASON_FOR_NO_SURGERY")[:] = reason
-    surg_days = np.floor(rng.exponential(25.0, n)).astype(np.int64)
-    r.i("DX_SURG_STARTED_DAYS")[any_surgery] = surg_days[any_surgery]
-    r.i("DX_DEFSURG_STARTED_DAYS")[sp] = (surg_days + rng.integers(0, 30, n))[sp]
+    # The DX_*_STARTED_DAYS are drawn after survival (`_treatment_start_days`, own stream); the
+    # draws marked "stream" keep the main stream, hence every other column, as it always was.
+    rng.exponential(25.0, n)  # stream
+    rng.integers(0, 30, n)  # stream
     r.s("RX_SUMM_SCOPE_REG_LN_SUR")[:] = np.where(r.i("nodes_examined") == 1, "1", "0")
 
     oth = np.full(n, "0", dtype="<U1")
@@ -550,7 +551,7 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     chemo_code[unknown_chemo] = np.where(rng.random(int(unknown_chemo.sum())) < 0.5, "88", "99")
     r.s("RX_SUMM_CHEMO")[:] = chemo_code
     r.s("RX_SUMM_SYSTEMIC_SUR_SEQ")[:] = np.where(chemo & sp, _d(rng, "systemic_seq", n), "0")
-    r.i("DX_CHEMO_STARTED_DAYS")[chemo] = rng.integers(14, 180, n)[chemo]
+    rng.integers(14, 180, n)  # stream
 
     # Radiation kind: 0 none, 1 soft tissue > 45 Gy, 2 soft tissue <= 45 Gy, 3 another volume.
     radiated = r.i("radiation") == 1
@@ -584,7 +585,7 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     seq[early & given & sp & (rng.random(n) < q["intraoperative_radiation"])] = "5"
     r.s("RX_SUMM_SURGRAD_SEQ")[:] = seq
     r.s("REASON_FOR_NO_RADIATION")[:] = np.where(given, "0", _d(rng, "reason_no_radiation", n))
-    r.i("DX_RAD_STARTED_DAYS")[given] = rng.integers(10, 200, n)[given]
+    rng.integers(10, 200, n)  # stream
     r.i("radiation_kind")[:] = kind
 
     # Incomplete treatment records: one unknown field per row of that class.
@@ -603,6 +604,55 @@ def _treatment_fields(rng: np.random.Generator, m: _Model, r: _Rows, cls: np.nda
     r.s("RAD_TREAT_VOL")[dose_unknown] = "31"
     r.i("RAD_REGIONAL_DOSE_CGY")[dose_unknown] = 99999
     r.s("REASON_FOR_NO_RADIATION")[dose_unknown] = "0"
+
+
+START_DAYS_STREAM = 15  # spawn-key word of the treatment start-day stream of a chunk
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12: DX_LASTCONTACT_DEATH_MONTHS x this = days
+
+
+def _start_days_rng(rng: np.random.Generator) -> np.random.Generator:
+    """A stream of its own, derived from the chunk's seed sequence (the chunk stream untouched)."""
+    seq = rng.bit_generator.seed_seq
+    child = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, START_DAYS_STREAM))
+    return np.random.Generator(np.random.PCG64(child))
+
+
+def _delays(rng: np.random.Generator, spec: dict, limit: np.ndarray) -> np.ndarray:
+    """Whole days of a lognormal delay (median, sigma) with a share on day 0, drawn below
+    ``limit`` days (inverse CDF of the truncated law; no limit where ``limit`` is NaN)."""
+    n = limit.size
+    mu, sigma = np.log(spec["median"]), spec["sigma"]
+    bounded = np.isfinite(limit)
+    with np.errstate(divide="ignore"):
+        top = np.where(bounded, ndtr((np.log(np.maximum(limit, 0.0)) - mu) / sigma), 1.0)
+    u = rng.random(n) * top
+    days = np.floor(np.exp(mu + sigma * ndtri(np.clip(u, 1e-300, None))))
+    days = np.where(bounded, np.minimum(days, np.ceil(limit) - 1), days)
+    day0 = (rng.random(n) < spec["day0_share"]) | (bounded & (limit <= 1))
+    return np.where(day0, 0, np.maximum(days, 0)).astype(np.int64)
+
+
+def _treatment_start_days(rng: np.random.Generator, m: _Model, r: _Rows) -> None:
+    """DX_SURG/DEFSURG/CHEMO/RAD_STARTED_DAYS of the treated rows, each strictly before the end
+    of follow-up in days (months x 30.4375) when it is known: treatment starts only while the
+    patient is alive and followed (``[treatment_start_days]``)."""
+    spec = m.params["treatment_start_days"]
+    months = r.floats["DX_LASTCONTACT_DEATH_MONTHS"]
+    limit = np.where(np.isnan(months) | (months == 9999.0), np.nan, months * DAYS_PER_MONTH)
+    surgery = r.s("RX_SUMM_SURG_PRIM_SITE")
+    treated = {
+        "DX_SURG_STARTED_DAYS": ~np.isin(surgery, ("00", "99")),
+        "DX_CHEMO_STARTED_DAYS": r.i("chemo") == 1,
+        "DX_RAD_STARTED_DAYS": r.i("radiation_kind") > 0,
+    }
+    keys = {"DX_SURG_STARTED_DAYS": "surgery", "DX_CHEMO_STARTED_DAYS": "chemotherapy",
+            "DX_RAD_STARTED_DAYS": "radiation"}  # fmt: skip
+    for field, rows in treated.items():
+        r.i(field)[rows] = _delays(rng, spec[keys[field]], limit)[rows]
+    first = r.i("DX_SURG_STARTED_DAYS")
+    definitive = np.isin(surgery, SP_CODES)
+    extra = _delays(rng, spec["definitive_surgery"], limit - np.maximum(first, 0))
+    r.i("DX_DEFSURG_STARTED_DAYS")[definitive] = (first + extra)[definitive]
 
 
 def _stage_fields(rng: np.random.Generator, m: _Model, r: _Rows) -> None:
@@ -842,4 +892,5 @@ def generate_chunk(
     _stage_fields(rng, m, r)
     _patient_fields(rng, m, r, first_row)
     _survival_fields(rng, m, r, lp, cls)
+    _treatment_start_days(_start_days_rng(rng), m, r)
     return _frame(r, cls, seed, truth)
