@@ -3,6 +3,7 @@
 # IPTW (propensity model, weights, balance, weighted survival, bootstrap)
 from regsurv.causal.balance import BalanceTable, balance_table
 from regsurv.causal.bootstrap import BootstrapResult, bootstrap_iptw_cox
+from regsurv.causal.evalue import EValues, cox_evalues, evalue
 from regsurv.causal.matching import (  # matching: two groups (nearest) and triplets
     MatchedSurvival,
     Matching,
@@ -21,6 +22,7 @@ __all__ = [
     # IPTW
     "BalanceTable",
     "BootstrapResult",
+    "EValues",
     "IPTWSurvival",
     "MatchedSurvival",
     "Matching",
@@ -31,6 +33,8 @@ __all__ = [
     "Weights",
     "balance_table",
     "bootstrap_iptw_cox",
+    "cox_evalues",
+    "evalue",
     "iptw_survival",
     "iptw_weights",
     "match_nearest",
