@@ -8,16 +8,19 @@ from regsurv.survival.logrank import (
     logrank_test,
     pairwise_logrank_test,
 )
+from regsurv.survival.rmst import RMSTResult, rmst
 
 __all__ = [
     "CoxResult",
     "CoxTestTable",
     "LogrankResult",
     "PairwiseLogrankResult",
+    "RMSTResult",
     "SurvivalCurve",
     "SurvivalCurves",
     "cox_ph",
     "kaplan_meier",
     "logrank_test",
     "pairwise_logrank_test",
+    "rmst",
 ]
