@@ -85,7 +85,7 @@ def test_pooled_iptw_cox_equals_mice_pool():
     )
     _check_pooled(result, REF["iptw_pooled"])
     assert result.dfcom == 811
-    assert "IPTW Cox fits (ATE weights)" in result.method
+    assert "IPTW Cox fits (ATE, stabilized, normalized to n)" in result.method
     assert all(fit.robust for fit in result.per_set)
 
 

@@ -259,15 +259,18 @@ def mi_iptw_cox(
     covariates: Sequence[str],
     reference: Mapping[str, str] | None = None,
     estimand: str = "ATE",
+    target: str | None = None,
     stabilized: bool = True,
     normalize: bool = True,
+    ps_trim: str | float | None = None,
     ties: str = "efron",
     conf_level: float = 0.95,
 ) -> PooledResult:
     """IPTW Cox of ``treatment`` in each completed set (PS model, weights and weighted Cox with
     robust variance refitted within each set), pooled by Rubin's rules.
 
-    ``covariates`` are the propensity model's; the weights as `iptw_weights`.
+    ``covariates`` are the propensity model's; ``estimand``, ``target``, ``stabilized``,
+    ``normalize`` and ``ps_trim`` as `iptw_weights`.
     """
     weight_column = "__mi_iptw_weight__"
     fits = []
@@ -278,8 +281,10 @@ def mi_iptw_cox(
             frame[treatment],
             classes=list(model.classes_),
             estimand=estimand,
+            target=target,
             stabilized=stabilized,
             normalize=normalize,
+            ps_trim=ps_trim,
         )
         fits.append(
             cox_ph(
@@ -300,5 +305,5 @@ def mi_iptw_cox(
             for name in PooledResult.__dataclass_fields__
             if name != "method"
         },
-        method=pooled.method.replace("Cox fits", f"IPTW Cox fits ({estimand} weights)"),
+        method=pooled.method.replace("Cox fits", f"IPTW Cox fits ({weights.method})"),
     )
