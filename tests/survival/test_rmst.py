@@ -160,3 +160,10 @@ def test_rmst_is_at_most_tau_and_grows_with_tau(rows, fraction):
     values = [rmst(data, time="t", event="e", tau=tau).estimate[0] for tau in taus]
     assert all(v <= tau + 1e-12 for v, tau in zip(values, taus, strict=True))
     assert np.all(np.diff(values) >= -1e-12)
+
+
+def test_extend_carries_the_last_value_to_tau():
+    data = pl.DataFrame({"t": [1.0, 2.0, 3.0], "e": [1, 0, 0]})
+    result = rmst(data, time="t", event="e", tau=5, extend=True)
+    assert_close(result.estimate, 1 + (2 / 3) * 4, tier="exact")
+    assert result.tau_rule == "given (curves carried flat to tau)"

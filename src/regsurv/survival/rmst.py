@@ -201,12 +201,14 @@ def rmst(
     tau: float | None = None,
     robust: bool | None = None,
     conf_level: float = 0.95,
+    extend: bool = False,
 ) -> RMSTResult:
     """Restricted mean survival time per level of ``group`` up to ``tau``, with contrasts.
 
     ``tau=None`` takes the smallest of the groups' last follow-up times (event or censoring),
     so every curve is observed up to tau; the rule and the value are in ``tau_rule``. A ``tau``
-    beyond a group's last follow-up time is an error (the curve is not estimated there).
+    beyond a group's last follow-up time is an error (the curve is not estimated there) unless
+    ``extend`` (R's survmean: the last value carried to tau; for bootstrap replicates).
     ``weights``: case weights (IPTW), giving the weighted curves and the IJ SE that accounts for
     them; ``robust=None`` uses the IJ SE when some weight is not an integer.
     """
@@ -226,13 +228,13 @@ def rmst(
         tau = float(tau)
         if not np.isfinite(tau) or tau <= 0:
             raise ValueError(f"tau must be a positive number, got {tau!r}")
-        if tau > last[shortest]:
+        if tau > last[shortest] and not extend:
             where = f"group {shortest!r}" if group is not None else "the data"
             raise ValueError(
                 f"tau = {tau:g} is beyond the follow-up of {where} (last time "
                 f"{last[shortest]:g}); choose tau <= {last[shortest]:g}"
             )
-        tau_rule = "given"
+        tau_rule = "given" if tau <= last[shortest] else "given (curves carried flat to tau)"
     if robust is None:
         w = prepared.weights
         robust = w is not None and bool(np.any(w != np.floor(w)))
