@@ -29,14 +29,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
 import polars as pl
-from statsmodels.discrete.discrete_model import Logit, MNLogit
-from statsmodels.imputation.mice import MICEData
-from statsmodels.regression.linear_model import OLS
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from regsurv._frames import to_polars
 from regsurv.survival.km import kaplan_meier
@@ -104,70 +101,79 @@ def nelson_aalen_at_times(data: Any, *, time: str, event: str) -> np.ndarray:
     return hazard[np.searchsorted(curve.time, times)]
 
 
-class _ChainedEquations(MICEData):
-    """``MICEData`` with categorical variables (integer codes) imputed by a categorical draw.
+@cache
+def _chained_equations() -> type:
+    """The ``MICEData`` subclass (statsmodels imported on first use: it is slow to import and
+    only imputation needs it)."""
+    from statsmodels.discrete.discrete_model import MNLogit
+    from statsmodels.imputation.mice import MICEData
 
-    The design matrices are built here from the current codes (an intercept, the numeric
-    predictors, dummies of the categorical ones) instead of by patsy formulas, which spent most
-    of the time re-detecting the categorical columns on every update.
-    """
+    class _ChainedEquations(MICEData):
+        """``MICEData`` with categorical variables (integer codes) imputed by a categorical draw.
 
-    def __init__(
-        self,
-        data: Any,
-        categorical: dict[str, int],
-        predictors: dict[str, list[str]],
-        **kwargs: Any,
-    ) -> None:
-        self.categorical = categorical  # column -> number of levels
-        self.predictors = predictors  # imputed column -> its predictor columns
-        super().__init__(data, **kwargs)
+        The design matrices are built here from the current codes (an intercept, the numeric
+        predictors, dummies of the categorical ones) instead of by patsy formulas, which spent most
+        of the time re-detecting the categorical columns on every update.
+        """
 
-    def _design(self, vname: str) -> tuple[np.ndarray, np.ndarray]:
-        parts = [np.ones((self.data.shape[0], 1))]
-        for name in self.predictors[vname]:
-            values = self.data[name].to_numpy(dtype=float)
-            k = self.categorical.get(name)
-            parts.append(
-                values[:, None] if k is None else values[:, None] == np.arange(1, k)[None, :]
-            )
-        return self.data[vname].to_numpy(dtype=float), np.column_stack(parts).astype(float)
+        def __init__(
+            self,
+            data: Any,
+            categorical: dict[str, int],
+            predictors: dict[str, list[str]],
+            **kwargs: Any,
+        ) -> None:
+            self.categorical = categorical  # column -> number of levels
+            self.predictors = predictors  # imputed column -> its predictor columns
+            super().__init__(data, **kwargs)
 
-    def get_fitting_data(self, vname: str):
-        endog, exog = self._design(vname)
-        rows = self.ix_obs[vname]
-        return endog[rows], exog[rows], {}, dict(self.fit_kwds[vname])
+        def _design(self, vname: str) -> tuple[np.ndarray, np.ndarray]:
+            parts = [np.ones((self.data.shape[0], 1))]
+            for name in self.predictors[vname]:
+                values = self.data[name].to_numpy(dtype=float)
+                k = self.categorical.get(name)
+                parts.append(
+                    values[:, None] if k is None else values[:, None] == np.arange(1, k)[None, :]
+                )
+            return self.data[vname].to_numpy(dtype=float), np.column_stack(parts).astype(float)
 
-    def get_split_data(self, vname: str):
-        endog, exog = self._design(vname)
-        obs, miss = self.ix_obs[vname], self.ix_miss[vname]
-        return endog[obs], exog[obs], exog[miss], {}, {}
+        def get_fitting_data(self, vname: str):
+            endog, exog = self._design(vname)
+            rows = self.ix_obs[vname]
+            return endog[rows], exog[rows], {}, dict(self.fit_kwds[vname])
 
-    def _perturb_gaussian(self, vname: str) -> None:
-        if vname not in self.categorical or self.categorical[vname] == 2:
-            super()._perturb_gaussian(vname)
-            return
-        endog, exog, init_kwds, fit_kwds = self.get_fitting_data(vname)
-        model = MNLogit(endog, exog, **init_kwds)
-        result = model.fit(**fit_kwds)
-        mean = np.asarray(result.params).ravel(order="F")  # cov_params: equation by equation
-        draw = self.rng.multivariate_normal(mean=mean, cov=np.asarray(result.cov_params()))
-        self.models[vname], self.results[vname] = model, result
-        self.params[vname] = draw.reshape(np.shape(result.params), order="F")
+        def get_split_data(self, vname: str):
+            endog, exog = self._design(vname)
+            obs, miss = self.ix_obs[vname], self.ix_miss[vname]
+            return endog[obs], exog[obs], exog[miss], {}, {}
 
-    def impute(self, vname: str) -> None:
-        if vname not in self.categorical:
-            self.impute_pmm(vname)
-            return
-        _, _, exog_miss, _, _ = self.get_split_data(vname)
-        if exog_miss.shape[0] == 0:
-            return
-        prob = np.asarray(self.models[vname].predict(self.params[vname], exog_miss))
-        if prob.ndim == 1:  # Logit: P(level 1)
-            prob = np.column_stack((1.0 - prob, prob))
-        u = self.rng.random(prob.shape[0])
-        codes = (u[:, None] > np.cumsum(prob, axis=1)[:, :-1]).sum(axis=1)
-        self._store_changes(vname, codes.astype(float))
+        def _perturb_gaussian(self, vname: str) -> None:
+            if vname not in self.categorical or self.categorical[vname] == 2:
+                super()._perturb_gaussian(vname)
+                return
+            endog, exog, init_kwds, fit_kwds = self.get_fitting_data(vname)
+            model = MNLogit(endog, exog, **init_kwds)
+            result = model.fit(**fit_kwds)
+            mean = np.asarray(result.params).ravel(order="F")  # cov_params: equation by equation
+            draw = self.rng.multivariate_normal(mean=mean, cov=np.asarray(result.cov_params()))
+            self.models[vname], self.results[vname] = model, result
+            self.params[vname] = draw.reshape(np.shape(result.params), order="F")
+
+        def impute(self, vname: str) -> None:
+            if vname not in self.categorical:
+                self.impute_pmm(vname)
+                return
+            _, _, exog_miss, _, _ = self.get_split_data(vname)
+            if exog_miss.shape[0] == 0:
+                return
+            prob = np.asarray(self.models[vname].predict(self.params[vname], exog_miss))
+            if prob.ndim == 1:  # Logit: P(level 1)
+                prob = np.column_stack((1.0 - prob, prob))
+            u = self.rng.random(prob.shape[0])
+            codes = (u[:, None] > np.cumsum(prob, axis=1)[:, :-1]).sum(axis=1)
+            self._store_changes(vname, codes.astype(float))
+
+    return _ChainedEquations
 
 
 def _levels(series: pl.Series) -> tuple[str, ...] | None:
@@ -190,11 +196,17 @@ def _chain(
     max_iter: int,
     seed: np.random.SeedSequence,
 ) -> Any:
+    from statsmodels.discrete.discrete_model import Logit, MNLogit
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        chain = _ChainedEquations(encoded, categorical, predictors, rng=np.random.default_rng(seed))
+        chain = _chained_equations()(
+            encoded, categorical, predictors, rng=np.random.default_rng(seed)
+        )
         for column in predictors:
             k = categorical.get(column)
             model_class = OLS if k is None else (Logit if k == 2 else MNLogit)
