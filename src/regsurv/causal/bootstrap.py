@@ -141,10 +141,10 @@ def _statistics(frame: pl.DataFrame, options: dict[str, Any]) -> tuple[np.ndarra
         normalize=options["normalize"],
         trim=options["trim"],
         ps_trim=options["ps_trim"],
-    ).values
-    weighted = frame.with_columns(pl.Series(_WEIGHT_COLUMN, weights))
-    if options["ps_trim"] is not None:
-        weighted = weighted.filter(pl.col(_WEIGHT_COLUMN) > 0)
+    )
+    weighted = frame.with_columns(pl.Series(_WEIGHT_COLUMN, weights.values))
+    if weights.in_region is not None:  # PS-trimmed rows leave the outcome models
+        weighted = weighted.filter(pl.Series(weights.in_region))
     cox = cox_ph(
         weighted,
         time=options["time"],
@@ -342,6 +342,11 @@ def bootstrap_iptw_cox(
 
     measure = [RMST_DIFFERENCE if t.startswith("rmst ") else LOG_HR for t in terms]
     what = "log HR" + (f" and RMST difference (tau = {options['tau']:g})" if options["tau"] else "")
+    weighting = [estimand + (f" (target {target!r})" if target is not None else "")]
+    if ps_trim is not None:
+        weighting.append(f"PS-trimmed by {ps_trim!r}")
+    if trim is not None:
+        weighting.append(f"weights winsorised at {trim!r}")
     return BootstrapResult(
         terms=tuple(terms),
         measure=tuple(measure),
@@ -362,7 +367,8 @@ def bootstrap_iptw_cox(
         tau=options["tau"],
         method=(
             f"bootstrap percentile and BCa ({n_boot} replicates, {groups}-group jackknife "
-            f"acceleration; PS model and weights re-estimated) of the IPTW {what}"
+            f"acceleration; PS model and weights re-estimated) of the IPTW {what}; "
+            f"weights {', '.join(weighting)}"
         ),
         warnings=tuple(messages),
     )

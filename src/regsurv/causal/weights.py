@@ -61,11 +61,12 @@ class Weights:
     ps_trim: str | None = None  # "crump", "common_support" or "alpha"
     ps_trim_bounds: tuple[float, float] | None = None  # alpha, 1 - alpha (two groups)
     n_ps_trimmed: int = 0  # rows outside the PS region (weight 0)
+    in_region: np.ndarray | None = None  # rows inside the PS region (None: no ps_trim)
 
     @property
     def kept(self) -> np.ndarray:
         """Rows inside the propensity-score region (all rows without ``ps_trim``)."""
-        return self.values > 0 if self.ps_trim else np.ones(self.n_obs, dtype=bool)
+        return np.ones(self.n_obs, dtype=bool) if self.in_region is None else self.in_region
 
     @property
     def group(self) -> np.ndarray:
@@ -348,4 +349,5 @@ def iptw_weights(
         ps_trim=ps_rule,
         ps_trim_bounds=ps_bounds,
         n_ps_trimmed=n - n_kept,
+        in_region=None if ps_rule is None else kept,
     )
