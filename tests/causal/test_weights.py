@@ -182,7 +182,7 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match=r"treatment value 'c' \(1 rows\) is not in classes"):
         iptw_weights(ps, ["a", "b", "c"], classes=["a", "b"])
     with pytest.raises(ValueError, match="estimand must be one of"):
-        iptw_weights(ps, ["a", "b", "a"], estimand="ATT")
+        iptw_weights(ps, ["a", "b", "a"], estimand="ATX")  # ATT exists now: a real typo
     with pytest.raises(ValueError, match="rows of ps must sum to 1; 1 rows do not"):
         iptw_weights(np.array([[0.5, 0.5], [0.3, 0.3]]), ["a", "b"])
     with pytest.raises(ValueError, match="missing values"):

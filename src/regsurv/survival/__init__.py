@@ -14,6 +14,7 @@ from regsurv.survival.logrank import (
     logrank_test,
     pairwise_logrank_test,
 )
+from regsurv.survival.rmst import RMSTResult, rmst
 from regsurv.survival.time_varying import (
     LandmarkData,
     TreatmentCounts,
@@ -30,6 +31,7 @@ __all__ = [
     "LogrankResult",
     "PairwiseLogrankResult",
     "PredictedSurvival",
+    "RMSTResult",
     "SurvivalCurve",
     "SurvivalCurves",
     "TreatmentCounts",
@@ -39,5 +41,6 @@ __all__ = [
     "landmark",
     "logrank_test",
     "pairwise_logrank_test",
+    "rmst",
     "split_at_treatment",
 ]
