@@ -15,7 +15,9 @@ from regsurv.describe.smd import (
     combine_smd,
     compare_groups,
     group_moments,
+    grouping,
     indicator_moments,
+    level_moments,
     smd,
     summarize_smd,
 )
@@ -232,3 +234,70 @@ def test_indicator_moments_equal_group_moments(rows: list) -> None:
                 summarize_smd(direct, rule=rule, denominator=denominator),
                 tier="invariance",
             )
+
+
+_FIELDS = (
+    "n",
+    "n_missing",
+    "sum_weights",
+    "mean",
+    "variance",
+    "weighted_mean",
+    "weighted_variance",
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-1, 3), st.integers(0, 3), st.floats(0.0, 5.0)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.booleans(),
+)
+def test_level_moments_equal_group_moments_of_each_indicator(rows: list, weighted: bool) -> None:
+    level = np.array([r[0] for r in rows])
+    g = np.array([r[1] for r in rows])  # group 3 is not among the groups: left out
+    w = np.array([r[2] for r in rows]) if weighted else None
+    groups = (2, 0, 1)
+    counted = level_moments(level, g, n_levels=4, weights=w, groups=groups)
+    coded = grouping(g, weights=w, groups=groups)
+    for j, moments in enumerate(counted):
+        x = np.where(level < 0, np.nan, (level == j).astype(float))
+        direct = group_moments(x, g, weights=w, groups=groups, binary=True)
+        assert moments.groups == direct.groups == groups
+        for field in _FIELDS:
+            ours, theirs = getattr(moments, field), getattr(direct, field)
+            np.testing.assert_array_equal(ours[:-1], theirs[:-1], err_msg=field)  # bit for bit
+            assert_close(ours[-1], theirs[-1], tier="invariance", err_msg=field)
+            np.testing.assert_array_equal(  # a Grouping reused: the same numbers
+                getattr(group_moments(x, coded, binary=True), field), theirs, err_msg=field
+            )
+
+
+def test_integer_labels_code_like_their_sorted_distinct_values() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    for labels in ([-5, 7, 2], [0, 10**12, 3]):  # dense range (counted) and wide (sorted)
+        g = rng.choice(labels, size=200)
+        m = group_moments(x, g)
+        as_text = group_moments(x, np.array([f"{v + 10:015d}" for v in g]))
+        assert m.groups == tuple(sorted(labels))
+        for field in _FIELDS:
+            np.testing.assert_array_equal(getattr(m, field), getattr(as_text, field))
+    m = group_moments(x, rng.choice([1, 2], size=200), groups=[2, 9])  # 1 left out, 9 empty
+    assert m.n[1] == 0 and m.n[0] + m.n_missing[0] < 200
+
+
+def test_equal_values_have_their_value_as_mean_and_zero_variance() -> None:
+    x = np.array([0.1] * 1001 + [0.1] * 7 + [3.0, 5.0])  # 0.1 summed 1001 times is inexact
+    g = np.array([0] * 1001 + [1] * 7 + [2, 2])
+    w = np.linspace(0.5, 2.0, x.size)
+    m = group_moments(x, g, weights=w, binary=False)
+    assert m.mean[0] == 0.1 and m.weighted_mean[0] == 0.1
+    assert m.variance[0] == 0.0 and m.weighted_variance[0] == 0.0
+    assert smd(m, 1, 0, weighted=False) == 0.0
+    pooled = group_moments(x[:1008], g[:1008], weights=w[:1008], binary=False)
+    assert pooled.mean[-1] == 0.1 and pooled.variance[-1] == 0.0
+    assert pooled.weighted_variance[-1] == 0.0

@@ -288,3 +288,13 @@ def test_blank_to_null_strips_padding_only() -> None:
     values = ["01", " 01", "01 ", "\t7\t", "", "   ", None, "c 1", " a b "]
     out = pl.DataFrame({"v": values}).select(blank_to_null(pl.col("v")))["v"].to_list()
     assert out == ["01", "01", "01", "7", None, None, None, "c 1", "a b"]
+
+
+def test_csv_without_blank_bytes_reads_like_a_padded_one(tmp_path: Path) -> None:
+    # no space or tab in the file: the reader skips stripping; quoted "" and empty are null
+    clean = GOOD_CSV.replace("A2,61,2", 'A2,61,""').replace("A3,90", "A3,")
+    padded = clean.replace("A1,45,1", 'A1, 45 ,"\t1"').replace("A3,,", 'A3," ",')
+    frame = read_puf(_csv(tmp_path, clean, "clean.csv"))
+    assert_frame_equal(frame, read_puf(_csv(tmp_path, padded, "padded.csv")))
+    assert frame["SEX"].to_list() == ["1", None, "2"]
+    assert frame["AGE"].to_list() == [45, 61, None]

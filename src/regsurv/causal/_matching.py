@@ -143,23 +143,30 @@ class _Positions:
         new[1:] = np.any(xs[1:] != xs[:-1], axis=1)
         starts = np.flatnonzero(new)
         self.coords = xs[starts]
-        self.rows = rows[order].tolist()
+        self.row_array = rows[order]
+        self.rows = self.row_array.tolist()
         counts = np.diff(np.append(starts, rows.size))
         ends = np.cumsum(counts)
         self.next = (ends - counts).tolist()  # next row to hand out, per position
         self.end = ends.tolist()
-        self.exhausted = np.zeros(starts.size, dtype=bool)
+        # one flag per position: a bytearray for fast scalar reads in the greedy loop, with a
+        # numpy view of the same memory for the vectorised ones
+        self.used_up = bytearray(starts.size)
+        self.exhausted = np.frombuffer(self.used_up, dtype=bool)
 
     def first_row(self, positions: np.ndarray) -> np.ndarray:
         """The row each position would hand out next (for tie-breaking)."""
-        return np.array([self.rows[self.next[p]] for p in positions.tolist()], dtype=np.int64)
+        nexts = np.fromiter(
+            map(self.next.__getitem__, positions.tolist()), np.int64, positions.size
+        )
+        return self.row_array[nexts]
 
     def take(self, position: int) -> int:
-        row = self.rows[self.next[position]]
-        self.next[position] += 1
-        if self.next[position] == self.end[position]:
-            self.exhausted[position] = True
-        return row
+        nxt = self.next[position]
+        self.next[position] = nxt + 1
+        if nxt + 1 == self.end[position]:
+            self.used_up[position] = 1
+        return self.rows[nxt]
 
 
 def greedy_triplets(
@@ -218,13 +225,15 @@ def greedy_triplets(
         c1 = np.where(ok1, live1[np.minimum(i1, live1.size - 1)], NO_MATCH)
         c2 = np.where(ok2, live2[np.minimum(i2, live2.size - 1)], NO_MATCH)
         # every combination (a, b): admissible pair distance and perimeter, sorted per reference.
-        pa = pos1.coords[np.maximum(c1, 0)][:, :, None, :]
-        pb = pos2.coords[np.maximum(c2, 0)][:, None, :, :]
-        pr = x[:, None, None, :]
-        admissible = (
-            ok1[:, :, None] & ok2[:, None, :] & (np.max(np.abs(pa - pb), axis=-1) <= caliper)
-        )
-        perim = np.where(admissible, _perimeter(pr, pa, pb), np.inf).reshape(ref.size, k1 * k2)
+        pa = pos1.coords[np.maximum(c1, 0)]  # (ref, k1, d)
+        pb = pos2.coords[np.maximum(c2, 0)]  # (ref, k2, d)
+        ab = pa[:, :, None, :] - pb[:, None, :, :]
+        admissible = ok1[:, :, None] & ok2[:, None, :] & (np.abs(ab).max(axis=-1) <= caliper)
+        # the perimeter |r - a| + |r - b| + |a - b|, each side computed once per pair of points
+        perim = (
+            _norm(x[:, None, :] - pa)[:, :, None] + _norm(x[:, None, :] - pb)[:, None, :]
+        ) + _norm(ab)
+        perim = np.where(admissible, perim, np.inf).reshape(ref.size, k1 * k2)
         rank = np.argsort(perim, axis=1, kind="stable")
         idx = np.arange(ref.size)
         first_a = c1[idx, rank[:, 0] // k2].tolist()  # the best pair, if still available
@@ -233,7 +242,7 @@ def greedy_triplets(
         # widening can help only if both groups have someone within the caliper and a candidate
         # list was cut by k rather than by the caliper
         widen = (ok1[:, 0] & ok2[:, 0] & (ok1[:, -1] | ok2[:, -1])).tolist()
-        ex1, ex2 = pos1.exhausted, pos2.exhausted
+        ex1, ex2 = pos1.used_up, pos2.used_up
         chosen_a, chosen_b = [NO_MATCH] * ref.size, [NO_MATCH] * ref.size
         for r in range(ref.size):
             found = False
@@ -258,13 +267,15 @@ def greedy_triplets(
     return out
 
 
+def _norm(v: np.ndarray) -> np.ndarray:
+    """Euclidean norm over the last axis; the arithmetic of ``np.linalg.norm(v, axis=-1)``
+    (sqrt of the reduced squares) without its per-call overhead."""
+    return np.sqrt(np.add.reduce(v * v, axis=-1))
+
+
 def _perimeter(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Perimeter of the triangles with vertices ``a, b, c`` (Euclidean; last axis = coordinates)."""
-    return (
-        np.linalg.norm(a - b, axis=-1)
-        + np.linalg.norm(a - c, axis=-1)
-        + np.linalg.norm(b - c, axis=-1)
-    )
+    return _norm(a - b) + _norm(a - c) + _norm(b - c)
 
 
 def _available_near(
@@ -289,7 +300,7 @@ def _available_near(
         ok = np.isfinite(d) & (d <= caliper)
         complete = not ok[-1]
         found = live[i[ok]]
-    gap = np.max(np.abs(pos.coords[found] - x), axis=1)
+    gap = np.abs(pos.coords[found] - x).max(axis=1)
     if not complete:
         keep = gap < gap.max()
         found, gap = found[keep], gap[keep]
@@ -303,7 +314,7 @@ def _best_pair(
 ) -> tuple[int, int] | None:
     """Indices (into ``ca``, ``cb``) of the admissible pair with the smallest perimeter."""
     pa, pb = ca[:, None, :], cb[None, :, :]
-    adm = np.max(np.abs(pa - pb), axis=-1) <= caliper
+    adm = np.abs(pa - pb).max(axis=-1) <= caliper
     if not adm.any():
         return None
     perim = np.where(adm, _perimeter(x, pa, pb), np.inf).ravel()

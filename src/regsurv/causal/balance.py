@@ -23,7 +23,16 @@ import polars as pl
 from regsurv._frames import to_polars
 from regsurv.causal.propensity import treatment_classes, treatment_codes
 from regsurv.causal.weights import Weights
-from regsurv.describe.smd import POOLED, combine_smd, compare_groups, group_moments
+from regsurv.describe.smd import (
+    POOLED,
+    Grouping,
+    GroupMoments,
+    combine_smd,
+    compare_groups,
+    group_moments,
+    grouping,
+    level_moments,
+)
 
 __all__ = ["BalanceTable", "balance_table"]
 
@@ -153,12 +162,16 @@ def _weights_array(frame: pl.DataFrame, weights: Any) -> np.ndarray | None:
     return values
 
 
-def _covariate_rows(frame: pl.DataFrame, column: str) -> list[tuple[str | None, np.ndarray]]:
-    """(level, x) pairs: one 0/1 indicator per level of a categorical, or the numeric column."""
+def _covariate_moments(
+    frame: pl.DataFrame, column: str, rows: Grouping
+) -> list[tuple[str | None, GroupMoments]]:
+    """(level, moments) pairs: the 0/1 indicator of every level of a categorical (all levels
+    from one pass of counts), or the numeric column itself (a 0/1 column is an indicator)."""
     series = frame[column]
     dtype = series.dtype
     if dtype.is_numeric():
-        return [(None, series.cast(pl.Float64).fill_null(np.nan).to_numpy())]
+        x = series.cast(pl.Float64).fill_null(np.nan).to_numpy()
+        return [(None, group_moments(x, rows))]
     if isinstance(dtype, pl.Enum):
         levels = dtype.categories.to_list()
     elif dtype in (pl.String, pl.Categorical, pl.Boolean):
@@ -167,12 +180,8 @@ def _covariate_rows(frame: pl.DataFrame, column: str) -> list[tuple[str | None, 
         raise TypeError(f"covariate {column!r} has type {dtype}; use numeric, String or Enum")
     coded = series if isinstance(dtype, pl.Enum) else series.cast(pl.String).cast(pl.Enum(levels))
     codes = coded.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
-    rows = []
-    for k, level in enumerate(levels):
-        x = (codes == k).astype(float)
-        x[codes < 0] = np.nan  # missing: left out of this covariate's moments
-        rows.append((str(level), x))
-    return rows
+    moments = level_moments(codes, rows, n_levels=len(levels))
+    return [(str(level), m) for level, m in zip(levels, moments, strict=True)]
 
 
 def balance_table(
@@ -205,8 +214,8 @@ def balance_table(
         )
     w = _weights_array(frame, weights)
     classes = treatment_classes(frame[treatment])
-    group = treatment_codes(frame[treatment], classes)  # integer labels: fast in describe.smd
-    groups = tuple(range(len(classes)))
+    group = treatment_codes(frame[treatment], classes)
+    rows = grouping(group, weights=w, groups=range(len(classes)))  # coded once for all columns
 
     def names(labels: tuple[Any, ...]) -> tuple[str, ...]:
         return tuple(POOLED if g == POOLED else classes[g] for g in labels)
@@ -219,8 +228,7 @@ def balance_table(
         n_missing = frame[column].null_count()
         if n_missing:
             messages.append(f"covariate {column!r}: {n_missing} missing values left out")
-        for level, x in _covariate_rows(frame, column):
-            moments = group_moments(x, group, weights=w, groups=groups)
+        for level, moments in _covariate_moments(frame, column, rows):
             raw = compare_groups(moments, comparisons=comparisons, weighted=False)
             variables.append(column)
             levels.append(level)

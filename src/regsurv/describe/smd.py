@@ -93,10 +93,26 @@ def _is_binary(x: np.ndarray) -> bool:
     return bool(np.all((finite == 0.0) | (finite == 1.0)))
 
 
+_MAX_DENSE_SPAN = 1 << 20  # integer labels spread wider than this are sorted instead
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``; integers over a dense range by counting
+    (O(n), no sort: the sort dominated the balance table at 1M rows)."""
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low < _MAX_DENSE_SPAN:
+            offset = (values - low).astype(np.intp, copy=False)
+            present = np.bincount(offset, minlength=high - low + 1) > 0
+            rank = np.cumsum(present) - 1
+            return np.flatnonzero(present) + low, rank[offset]
+    return np.unique(values, return_inverse=True)
+
+
 def _group_codes(group: np.ndarray, groups: Sequence[Any] | None) -> tuple[tuple, np.ndarray]:
     """Group labels and per-row codes (−1: not one of ``groups``), via the distinct values."""
     try:
-        distinct, inverse = np.unique(group, return_inverse=True)
+        distinct, inverse = _distinct(group)
     except TypeError:  # labels that do not sort together (e.g. None among strings)
         if groups is None:
             raise ValueError("group labels must be comparable; pass groups=") from None
@@ -107,6 +123,72 @@ def _group_codes(group: np.ndarray, groups: Sequence[Any] | None) -> tuple[tuple
     lookup = {label: k for k, label in enumerate(labels)}
     table = np.array([lookup.get(v, -1) for v in distinct.tolist()], dtype=np.int64)
     return labels, table[inverse.ravel()] if table.size else np.full(group.size, -1)
+
+
+def _checked_weights(weights: Any, shape: tuple[int, ...]) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    if w.shape != shape:
+        raise ValueError(f"weights must have one value per row ({shape[0]}), got {w.shape}")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise ValueError(
+            f"weights must be finite and >= 0; {int(bad.sum())} of {w.size} rows are not"
+        )
+    return w
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Grouping:
+    """Rows coded by group once, for the moments of many variables over the same groups and
+    weights: pass it as ``group`` to `group_moments` or `level_moments` (made by `grouping`).
+
+    ``code``: each row's position in ``groups`` (−1: in none, left out); ``weights``: the checked
+    weights (None = unweighted); ``n``, ``sum_weights``, ``sum_weights2``: per group, over the
+    rows in a group (reused by every variable without missing values).
+    """
+
+    groups: tuple[Any, ...]
+    code: np.ndarray
+    weights: np.ndarray | None
+    n: np.ndarray
+    sum_weights: np.ndarray
+    sum_weights2: np.ndarray
+
+    def __repr__(self) -> str:
+        kind = "unweighted" if self.weights is None else "weighted"
+        return f"Grouping({len(self.groups)} groups, {self.code.size} rows, {kind})"
+
+
+def grouping(group: Any, *, weights: Any = None, groups: Sequence[Any] | None = None) -> Grouping:
+    """Code ``group`` (one label per row) against ``groups`` (None = sorted distinct labels) and
+    check ``weights`` once; see `Grouping`."""
+    group = np.asarray(group)
+    if group.ndim != 1:
+        raise ValueError(f"group must be 1-d, got shape {group.shape}")
+    w = None if weights is None else _checked_weights(weights, group.shape)
+    labels, code = _group_codes(group, groups)
+    K = len(labels)
+    in_group = code[code >= 0]
+    n = np.bincount(in_group, minlength=K).astype(float)
+    if w is None:
+        return Grouping(labels, code, None, n, n, n)
+    wg = w[code >= 0]
+    return Grouping(
+        labels,
+        code,
+        w,
+        n,
+        np.bincount(in_group, weights=wg, minlength=K),
+        np.bincount(in_group, weights=wg * wg, minlength=K),
+    )
+
+
+def _resolve_grouping(group: Any, weights: Any, groups: Sequence[Any] | None) -> Grouping:
+    if isinstance(group, Grouping):
+        if weights is not None or groups is not None:
+            raise ValueError("with a Grouping, pass weights and groups to grouping() instead")
+        return group
+    return grouping(group, weights=weights, groups=groups)
 
 
 def group_moments(
@@ -120,49 +202,44 @@ def group_moments(
 ) -> GroupMoments:
     """Moments of ``x`` per group and for the pooled sample (formulas in the module docstring).
 
-    ``x``: numbers (NaN = missing, left out); ``group``: one label per row; ``weights``: one
-    non-negative number per row (None = all 1); ``binary``: treat x as a 0/1 indicator (None =
-    detect: every non-missing value is 0 or 1); ``groups``: the group labels in display order
-    (None = sorted distinct labels). Rows whose group is not in ``groups`` are left out.
+    ``x``: numbers (NaN = missing, left out); ``group``: one label per row, or a `Grouping`
+    (then ``weights`` and ``groups`` come from it); ``weights``: one non-negative number per row
+    (None = all 1); ``binary``: treat x as a 0/1 indicator (None = detect: every non-missing value
+    is 0 or 1); ``groups``: the group labels in display order (None = sorted distinct labels).
+    Rows whose group is not in ``groups`` are left out.
     """
     x = np.asarray(x, dtype=float)
-    group = np.asarray(group)
-    if x.shape != group.shape or x.ndim != 1:
+    group_shape = group.code.shape if isinstance(group, Grouping) else np.shape(group)
+    if x.shape != group_shape or x.ndim != 1:
         raise ValueError(
-            f"x and group must be 1-d of equal length, got {x.shape} and {group.shape}"
+            f"x and group must be 1-d of equal length, got {x.shape} and {group_shape}"
         )
-    if weights is None:
-        w = np.ones_like(x)
-    else:
-        w = np.asarray(weights, dtype=float)
-        if w.shape != x.shape:
-            raise ValueError(f"weights must have one value per row ({x.shape[0]}), got {w.shape}")
-        bad = ~np.isfinite(w) | (w < 0)
-        if bad.any():
-            raise ValueError(
-                f"weights must be finite and >= 0; {int(bad.sum())} of {w.size} rows are not"
-            )
     if binary_variance not in ("bernoulli", "sample"):
         raise ValueError(
             f"binary_variance must be 'bernoulli' or 'sample', got {binary_variance!r}"
         )
-    labels, code = _group_codes(group, groups)
-    if binary is None:
-        binary = _is_binary(x[code >= 0])
-    K = len(labels)
+    g = _resolve_grouping(group, weights, groups)
+    code, K = g.code, len(g.groups)
     in_group = code >= 0
     missing = np.isnan(x) & in_group
-    keep = in_group & ~missing
-    xs, cs, ws = x[keep], code[keep], w[keep]
-    per_group = _moments(xs, cs, ws, K, binary=binary, binary_variance=binary_variance)
-    pooled = _moments(xs, np.zeros_like(cs), ws, 1, binary=binary, binary_variance=binary_variance)
+    if missing.any() or not in_group.all():
+        keep = in_group & ~missing
+        xs, cs = x[keep], code[keep]
+        ws = None if g.weights is None else g.weights[keep]
+        sums = None if missing.any() else (g.n, g.sum_weights, g.sum_weights2)
+    else:
+        xs, cs, ws = x, code, g.weights
+        sums = (g.n, g.sum_weights, g.sum_weights2)
+    if binary is None:
+        binary = _is_binary(xs)
+    moments = _moments(xs, cs, ws, K, sums, binary=binary, binary_variance=binary_variance)
     n_missing = np.bincount(code[missing], minlength=K).astype(float)
     return GroupMoments(
-        labels,
+        g.groups,
         bool(binary),
         binary_variance,
         n_missing=np.append(n_missing, n_missing.sum()),
-        **{key: np.append(per_group[key], pooled[key]) for key in per_group},
+        **moments,
     )
 
 
@@ -204,33 +281,159 @@ def indicator_moments(
     )
 
 
-def _moments(
-    x: np.ndarray, code: np.ndarray, w: np.ndarray, size: int, *, binary: bool, binary_variance: str
-) -> dict[str, np.ndarray]:
-    """Vectorised per-code moments (arrays in, arrays out)."""
-    n = np.bincount(code, minlength=size).astype(float)
-    sw = np.bincount(code, weights=w, minlength=size)
-    sw2 = np.bincount(code, weights=w * w, minlength=size)
-    low = np.full(size, np.inf)
-    high = np.full(size, -np.inf)
-    np.minimum.at(low, code, x)
-    np.maximum.at(high, code, x)
-    constant = low == high  # all values equal: exact mean, zero variance (as R's two-pass mean)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(constant, low, np.bincount(code, weights=x, minlength=size) / n)
-        wmean = np.where(
-            constant & (sw > 0), low, np.bincount(code, weights=w * x, minlength=size) / sw
+def level_moments(
+    level: Any,
+    group: Any,
+    *,
+    n_levels: int,
+    weights: Any = None,
+    groups: Sequence[Any] | None = None,
+) -> list[GroupMoments]:
+    """Moments of the 0/1 indicator of every level of one categorical, from counts in one pass.
+
+    ``level``: integer level codes 0..n_levels−1 (−1 = missing, left out); ``group``,
+    ``weights`` and ``groups`` as in `group_moments`. Item j equals ``group_moments(x_j, ...)``
+    for the indicator ``x_j = (level == j)`` (NaN where level < 0), bit for bit per group: each
+    sum adds the same terms in the same row order.
+    """
+    level = np.asarray(level)
+    if level.dtype.kind not in "iu" or level.ndim != 1:
+        raise ValueError(f"level must be 1-d integer codes, got {level.dtype} {level.shape}")
+    g = _resolve_grouping(group, weights, groups)
+    if g.code.shape != level.shape:
+        raise ValueError(
+            f"level and group must have equal length, got {level.shape} and {g.code.shape}"
         )
-        ss = np.bincount(code, weights=(x - mean[code]) ** 2, minlength=size)
-        wss = np.bincount(code, weights=w * (x - wmean[code]) ** 2, minlength=size)
-        sample_var = np.where(n > 1, ss / (n - 1.0), np.nan)
-        effective = sw * sw - sw2  # 0 with a single positive weight: variance undefined
-        reliability_var = np.where(effective > 0, sw / effective * wss, np.nan)
+    K, L = len(g.groups), int(n_levels)
+    in_group = g.code >= 0
+    missing = in_group & (level < 0)
+    if missing.any() or not in_group.all():
+        observed = in_group & ~missing
+        lv, gv = level[observed], g.code[observed]
+        wv = None if g.weights is None else g.weights[observed]
+    else:
+        lv, gv, wv = level, g.code, g.weights
+    if missing.any():
+        n = np.bincount(gv, minlength=K).astype(float)
+        sw = n if wv is None else np.bincount(gv, weights=wv, minlength=K)
+    else:
+        n, sw = g.n, g.sum_weights
+    cell = gv * L + lv
+    ones = np.bincount(cell, minlength=K * L).reshape(K, L).astype(float)
+    weighted_ones = ones if wv is None else np.bincount(cell, weights=wv, minlength=K * L)
+    weighted_ones = weighted_ones.reshape(K, L)
+    # the pooled sample adds the groups (exact for the counts)
+    n, sw = np.append(n, n.sum()), np.append(sw, sw.sum())
+    ones = np.vstack([ones, ones.sum(axis=0)])
+    weighted_ones = np.vstack([weighted_ones, weighted_ones.sum(axis=0)])
+    n_missing = np.bincount(g.code[missing], minlength=K).astype(float)
+    n_missing = np.append(n_missing, n_missing.sum())
+    out = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in range(L):
+            mean, wmean = ones[:, j] / n, weighted_ones[:, j] / sw
+            out.append(
+                GroupMoments(
+                    g.groups,
+                    True,
+                    "bernoulli",
+                    n=n,
+                    n_missing=n_missing,
+                    sum_weights=sw,
+                    mean=mean,
+                    variance=mean * (1.0 - mean),
+                    weighted_mean=wmean,
+                    weighted_variance=wmean * (1.0 - wmean),
+                )
+            )
+    return out
+
+
+_EPS = float(np.finfo(float).eps)
+
+
+def _constant_groups(
+    x: np.ndarray, code: np.ndarray, n: np.ndarray, mean: np.ndarray, ss: np.ndarray
+) -> np.ndarray:
+    """Value of each group whose x are all equal (NaN elsewhere).
+
+    Only groups whose sum of squares is within the rounding of a sum-based mean of equal values
+    (ss <= n · (4(n + 1) ε |mean|)²; NaN included) are checked exactly, so the common case
+    costs no pass over the rows.
+    """
+    value = np.full(n.size, np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        suspect = (n > 0) & ~(ss > n * (4.0 * (n + 1.0) * _EPS * np.abs(mean)) ** 2)
+    for k in np.flatnonzero(suspect):
+        members = x if n.size == 1 else x[code == k]
+        if members.min() == members.max():
+            value[k] = members.min()
+    return value
+
+
+def _moments(
+    x: np.ndarray,
+    code: np.ndarray,
+    w: np.ndarray | None,
+    K: int,
+    sums: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    *,
+    binary: bool,
+    binary_variance: str,
+) -> dict[str, np.ndarray]:
+    """Per-group moments by ``np.bincount`` (K groups, then the pooled sample); arrays in and out.
+
+    Per group each sum runs over the rows in row order (two-pass: mean, then squared
+    deviations). The pooled sample combines the groups (Chan et al. 1979):
+    ``SS = Σ_k SS_k + Σ_k n_k (m_k − m)²``, likewise with weights, which saves the passes over
+    all rows. A group whose values are all equal gets that value as its mean and variance 0
+    (as R's two-pass ``mean``), whatever the rounding of the sum.
+    """
+    if sums is None:
+        n = np.bincount(code, minlength=K).astype(float)
+        sw = n if w is None else np.bincount(code, weights=w, minlength=K)
+        sw2 = n if w is None else np.bincount(code, weights=w * w, minlength=K)
+    else:
+        n, sw, sw2 = sums
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(code, weights=x, minlength=K) / n
+        ss = np.bincount(code, weights=(x - mean[code]) ** 2, minlength=K)
+        constant = _constant_groups(x, code, n, mean, ss)
+        is_constant = ~np.isnan(constant)
+        mean, ss = np.where(is_constant, constant, mean), np.where(is_constant, 0.0, ss)
+        if w is None:
+            wmean, wss = mean, ss
+        else:
+            wmean = np.where(
+                is_constant & (sw > 0),
+                constant,
+                np.bincount(code, weights=w * x, minlength=K) / sw,
+            )
+            wss = np.bincount(code, weights=w * (x - wmean[code]) ** 2, minlength=K)
+        # the pooled sample from the groups
+        seen, weighted_seen = n > 0, sw > 0
+        n_all, sw_all, sw2_all = n.sum(), sw.sum(), sw2.sum()
+        mean_all = np.sum(np.where(seen, n * mean, 0.0)) / n_all
+        wmean_all = np.sum(np.where(weighted_seen, sw * wmean, 0.0)) / sw_all
+        ss_all = np.sum(np.where(seen, ss + n * (mean - mean_all) ** 2, 0.0))
+        wss_all = np.sum(np.where(weighted_seen, wss + sw * (wmean - wmean_all) ** 2, 0.0))
+        pooled_constant = _constant_groups(
+            x, code, np.array([n_all]), np.array([mean_all]), np.array([ss_all])
+        )[0]
+        if not np.isnan(pooled_constant):
+            mean_all, ss_all = pooled_constant, 0.0
+            if sw_all > 0:
+                wmean_all, wss_all = pooled_constant, 0.0
+        n, sw, sw2 = np.append(n, n_all), np.append(sw, sw_all), np.append(sw2, sw2_all)
+        mean, wmean = np.append(mean, mean_all), np.append(wmean, wmean_all)
+        ss, wss = np.append(ss, ss_all), np.append(wss, wss_all)
         if binary and binary_variance == "bernoulli":
             var = mean * (1.0 - mean)
             wvar = wmean * (1.0 - wmean)
         else:
-            var, wvar = sample_var, reliability_var
+            var = np.where(n > 1, ss / (n - 1.0), np.nan)
+            effective = sw * sw - sw2  # 0 with a single positive weight: variance undefined
+            wvar = np.where(effective > 0, sw / effective * wss, np.nan)
     return {
         "n": n,
         "sum_weights": sw,
@@ -327,11 +530,14 @@ def summarize_smd(
 __all__ = [
     "POOLED",
     "GroupMoments",
+    "Grouping",
     "SmdComparisons",
     "combine_smd",
     "compare_groups",
     "group_moments",
+    "grouping",
     "indicator_moments",
+    "level_moments",
     "smd",
     "summarize_smd",
 ]

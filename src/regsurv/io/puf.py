@@ -52,9 +52,16 @@ def _strict_converter(name: str, field_type: str):
     return convert
 
 
-def _typed_columns(schema: pl.Schema, invalid: Invalid) -> list[pl.Expr]:
+def _typed_columns(
+    schema: pl.Schema, invalid: Invalid, *, native_cast: bool = False
+) -> list[pl.Expr]:
     """Conversion by the dictionary; companions `<FIELD>__invalid` in "keep" mode (merged with
-    companions already in the file, e.g. a Parquet file written from a "keep" frame)."""
+    companions already in the file, e.g. a Parquet file written from a "keep" frame).
+
+    ``native_cast`` ("raise" mode): integer fields by polars' strict cast, which fails the
+    collect on the same values as the `PufError` check (a non-numeric text) without a Python
+    call per batch; for callers that turn any failure into the full-count error (`_explain`).
+    Decimal fields keep the check (a strict cast accepts "inf" and "NaN")."""
     fields = load_dictionary().fields
     names = schema.names()
     numeric = {n for n in names if n in fields and fields[n].is_numeric}
@@ -71,6 +78,8 @@ def _typed_columns(schema: pl.Schema, invalid: Invalid) -> list[pl.Expr]:
         field_type = fields[name].type
         if schema[name] != pl.String:  # typed Parquet column passed through
             typed = raw
+        elif invalid == "raise" and native_cast and field_type == "integer":
+            typed = raw.cast(pl.Int64, strict=True)
         elif invalid == "raise":
             typed = raw.map_batches(
                 _strict_converter(name, field_type),
@@ -102,10 +111,16 @@ def scan_puf(
     text in a numeric field; counts are per batch there, `read_puf` and `validate_puf` give
     the counts of the whole file. `.sas7bdat` and `.dta` files are read eagerly (pyreadstat).
     """
+    return _scan_typed(path, layout, invalid, native_cast=False)
+
+
+def _scan_typed(
+    path: str | Path, layout: str | Path | Layout | None, invalid: Invalid, *, native_cast: bool
+) -> pl.LazyFrame:
     if invalid not in ("raise", "keep"):
         raise ValueError(f"invalid must be 'raise' or 'keep', got {invalid!r}")
     raw, _source = scan_raw(path, layout=layout, check=True, typed=True)
-    return raw.select(_typed_columns(raw.collect_schema(), invalid))
+    return raw.select(_typed_columns(raw.collect_schema(), invalid, native_cast=native_cast))
 
 
 def _explain(path: str | Path, layout, err: Exception) -> PufError:
@@ -114,8 +129,15 @@ def _explain(path: str | Path, layout, err: Exception) -> PufError:
 
     report = validate_puf(path, layout=layout)
     errors = [i for i in report.errors if i.check in ("record_length", "numeric")]
-    # the issue of the column named in the failure first (a read of selected columns)
-    errors.sort(key=lambda issue: not (issue.field and str(err).startswith(f"{issue.field}:")))
+    # the issue of the column named in the failure first (a read of selected columns): our
+    # message starts "FIELD:", polars' strict cast names "column 'FIELD'"
+    message = str(err)
+
+    def named(issue) -> bool:
+        field = issue.field
+        return bool(field) and (message.startswith(f"{field}:") or f"column '{field}'" in message)
+
+    errors.sort(key=lambda issue: not named(issue))
     if errors:
         return PufError(f"{Path(path)}: {errors[0].message}")
     return PufError(f"{Path(path)}: {str(err).splitlines()[0]}")
@@ -129,7 +151,7 @@ def read_puf(
     columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Read a PUF into memory; see `scan_puf`. `columns` selects fields (others are not parsed)."""
-    lf = scan_puf(path, layout=layout, invalid=invalid)
+    lf = _scan_typed(path, layout, invalid, native_cast=True)
     if columns is not None:
         missing = [c for c in columns if c not in lf.collect_schema().names()]
         if missing:
@@ -150,7 +172,7 @@ def convert_puf(
 ) -> Path:
     """Stream a PUF to Parquet with dictionary types in bounded memory (polars `sink_parquet`)."""
     out = Path(out)
-    lf = scan_puf(path, layout=layout, invalid=invalid)
+    lf = _scan_typed(path, layout, invalid, native_cast=True)
     tmp = out.with_name(out.name + ".partial")
     try:
         lf.sink_parquet(tmp)
