@@ -359,9 +359,7 @@ def pairwise_logrank_test(
 
 
 def _labels(series: pl.Series) -> pl.Series:
-    """Group labels as strings, formatted as `logrank_test` labels them."""
-    if series.dtype == pl.Boolean:
-        series = series.cast(pl.Int8)
+    """Group labels as strings, as `logrank_test` labels them (Booleans "false"/"true")."""
     if series.dtype.is_float():
         finite = series.drop_nulls().drop_nans()
         if (finite == finite.round(0)).all():
