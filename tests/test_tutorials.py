@@ -19,7 +19,11 @@ TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.py"))
 
 
 def test_there_are_tutorials() -> None:
-    assert {p.stem for p in TUTORIALS} >= {"reproduce_the_paper", "new_study"}
+    assert {p.stem for p in TUTORIALS} >= {
+        "reproduce_the_paper",
+        "new_study",
+        "sensitivity_analyses",
+    }
 
 
 @pytest.mark.slow
