@@ -124,3 +124,18 @@ def test_spec_is_strict_and_frozen() -> None:
         spec.group = "arm"  # type: ignore[misc]
     with pytest.raises(KeyError, match="no table 'x'"):
         spec.table("x")
+
+
+def test_spec_correct_reaches_summary_table() -> None:
+    spec = TablesSpec.model_validate(
+        {
+            "correct": False,
+            "categorical_test": "chisq",
+            "tables": [{"id": "t", "title": "T", "rows": [{"column": "sex"}]}],
+        }
+    )
+    assert spec.summary_kwargs("t")["correct"] is False
+    assert TablesSpec().correct is True
+    data = pl.DataFrame({"treatment": ["a", "a", "b", "b", "a"], "sex": ["F", "M", "F", "F", "M"]})
+    row = summary_table(data, **spec.summary_kwargs("t")).tests.row(0, named=True)
+    assert row["test"] == "Pearson's Chi-squared test"

@@ -100,6 +100,12 @@ def check_chisq2x2(key: str, entry: dict) -> None:
         k = kernels.chisq_test(np.array(observed), correct=False)
         statistic, p, method = k["statistic"], k["p_value"], k["method"]
         assert_close(k["expected"], res["expected"]["values"], tier="software")
+        # and through the table with correct=False (R chisq.test(correct = FALSE))
+        t = _table(subset, variable, arms, categorical_test="chisq", correct=False)
+        row = t.tests.row(0, named=True)
+        assert row["test"] == res["method"]
+        assert_close(row["statistic"], res["statistic"], tier="software")
+        assert_close(row["p_value"], res["p"], tier="software")
     assert method == res["method"]
     assert_close(statistic, res["statistic"], tier="software")
     assert_close(p, res["p"], tier="software")

@@ -369,3 +369,20 @@ def test_properties_order_invariance_and_totals(rows: list, rnd) -> None:
         observed = cells.filter(~pl.col("is_missing"))
         if observed["n"].sum() > 0:
             assert_close(observed["percent"].sum(), 100.0, tier="invariance")
+
+
+def test_chisq_without_yates_correction() -> None:
+    # the 2x2 table [[1, 2], [2, 1]] of TINY: E = 1.5, |O - E| = .5 -> X2 = 4 * .25 / 1.5 = 2/3
+    t = summary_table(TINY, group="arm", variables=["sex"], categorical_test="chisq", correct=False)
+    row = t.tests.row(0, named=True)
+    assert row["test"] == "Pearson's Chi-squared test"
+    assert_close(row["statistic"], 2 / 3, tier="exact")
+    assert_close(row["p_value"], math.erfc(math.sqrt(1 / 3)), tier="exact")  # chi2(1) upper tail
+    assert any("no Yates' correction" in note for note in t.notes)
+    # beyond 2x2 there is no correction either way (R's chisq.test)
+    wide = TINY.with_columns(pl.Series("three", ["x", "y", "z", "x", "y", "z", "x", "y"]))
+    with_yates, without = (
+        summary_table(wide, group="arm", variables=["three"], categorical_test="chisq", correct=c)
+        for c in (True, False)
+    )
+    assert with_yates.tests["statistic"].to_list() == without.tests["statistic"].to_list()

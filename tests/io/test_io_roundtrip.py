@@ -18,6 +18,7 @@ from regsurv.io import (
     parse_sas_layout,
     read_puf,
     scan_puf,
+    validate_puf,
     write_puf,
 )
 
@@ -299,3 +300,35 @@ def test_typed_parquet_passes_through_and_keep_mode_adds_string_companions(
     assert_frame_equal(kept.select(puf_frame.columns), puf_frame)
     assert kept.schema["AGE" + INVALID_SUFFIX] == pl.String
     assert kept["AGE" + INVALID_SUFFIX].null_count() == puf_frame.height
+
+
+def test_sas_lrecl_is_a_maximum(tmp_path: Path) -> None:
+    # NCDB-style programs state LRECL generously: records shorter than it (but reaching the last
+    # field) are read, as SAS's INFILE reads them; only a longer record is refused.
+    (tmp_path / "f.sas").write_text(
+        "DATA NCDB; INFILE 'f.dat' LRECL=20 TRUNCOVER; INPUT @1 PUF_CASE_ID $2. @3 AGE $3.; RUN;"
+    )
+    (tmp_path / "f.dat").write_text("A1 45\nA2 61   \n")
+    layout = parse_sas_layout(tmp_path / "f.sas")
+    assert layout.record_length == 20 and layout.record_length_is_maximum
+    assert read_puf(tmp_path / "f.dat")["AGE"].to_list() == [45, 61]
+    assert validate_puf(tmp_path / "f.dat", required=("PUF_CASE_ID", "AGE")).ok
+    (tmp_path / "f.dat").write_text("A1 45\nA2 61" + " " * 16 + "\nA3 6\n")
+    with pytest.raises(PufError, match=r"2 records differ .*\(5 to 20 characters\)"):
+        read_puf(tmp_path / "f.dat")
+    report = validate_puf(tmp_path / "f.dat", required=("PUF_CASE_ID", "AGE"))
+    assert not report.ok
+    assert [i.n_rows for i in report.issues if i.check == "record_length"] == [2]
+
+
+def test_sas_lrecl_shorter_than_the_fields_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "f.sas").write_text("INFILE 'f.dat' LRECL=4; INPUT @1 PUF_CASE_ID $2. @3 AGE $3.;")
+    with pytest.raises(PufError, match=r"LRECL=4 is shorter than the INPUT fields.*column 5"):
+        parse_sas_layout(tmp_path / "f.sas")
+
+
+def test_builtin_layouts_keep_an_exact_record_length() -> None:
+    layout = load_dictionary().layouts["2016"]
+    assert not layout.record_length_is_maximum
+    lengths = pl.Series([410, 409, 411])
+    assert layout.bad_record_length(lengths).to_list() == [False, True, True]

@@ -152,7 +152,37 @@ def test_adjust_p_values_as_r():
     assert_close(adjust_p_values(p, "bonferroni"), [0.03, 0.12, 0.09, np.nan], tier="exact")
     assert_close(adjust_p_values(p, "none"), p, tier="exact")
     with pytest.raises(ValueError, match="adjust must be one of"):
-        adjust_p_values(p, "fdr")
+        adjust_p_values(p, "sidak")
+
+
+def test_adjust_p_values_fdr_as_r():
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    # R: p.adjust(c(.01, .04, .03, .005, NA), "BH") = 0.02 0.04 0.04 0.02 NA
+    bh = [0.02, 0.04, 0.04, 0.02, np.nan]
+    assert_close(adjust_p_values(p, "BH"), bh, tier="exact")
+    assert_close(adjust_p_values(p, "fdr"), bh, tier="exact")
+    # R: "BY" multiplies BH by sum(1 / (1:4)) = 25 / 12 before the running minimum
+    assert_close(adjust_p_values(p, "BY"), np.array(bh) * 25 / 12, tier="exact")
+
+
+def test_adjust_p_values_holm_bonferroni_by_their_definitions():
+    # Holm: running maximum of (m - i + 1) p_(i), capped at 1; Bonferroni: min(1, m p)
+    rng = np.random.default_rng(7)
+    p = np.round(rng.uniform(0, 0.3, 12), 2)  # rounded: ties
+    order = np.argsort(p, kind="stable")
+    holm = np.empty_like(p)
+    holm[order] = np.minimum(1, np.maximum.accumulate((12 - np.arange(12)) * p[order]))
+    assert_close(adjust_p_values(p, "holm"), holm, tier="exact")
+    assert_close(adjust_p_values(p, "bonferroni"), np.minimum(1, 12 * p), tier="exact")
+
+
+def test_pairwise_logrank_test_bh():
+    frame = _frame([(t % 9, (t * 5) % 3 > 0, t % 4, 1) for t in range(60)])
+    holm = pairwise_logrank_test(frame, time="time", event="event", group="group")
+    bh = pairwise_logrank_test(frame, time="time", event="event", group="group", adjust="BH")
+    assert_close(bh.p_value, holm.p_value, tier="exact")
+    assert_close(bh.p_adjusted, adjust_p_values(holm.p_value, "BH"), tier="exact")
+    assert bh.adjust == "BH" and "BH adjustment" in bh.method
 
 
 def test_pairwise_tests_each_pair_on_its_rows():

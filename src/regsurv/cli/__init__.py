@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from regsurv import __version__
 from regsurv.cli import _cohort, _io, _run, _synth
 
 app = typer.Typer(
@@ -19,6 +20,25 @@ app = typer.Typer(
 
 for _module in (_io, _synth, _cohort, _run):
     _module.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"regsurv {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Show the version and exit.",
+    ),
+) -> None:
+    """NCDB PUF to a publication-ready comparative-effectiveness survival study."""
 
 
 def main() -> None:

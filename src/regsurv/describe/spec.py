@@ -89,6 +89,7 @@ class TablesSpec(_Strict):
     smd: bool = True
     missing: Literal["show", "hide"] = "show"
     categorical_test: Literal["auto", "chisq", "fisher"] = "auto"
+    correct: bool = Field(True, description="Yates' correction of 2x2 chi-square tests")
     continuous_test: Literal["anova", "welch", "kruskal"] = "anova"
     smd_rule: Literal["max_pairwise", "average_pairwise", "vs_pooled"] = "max_pairwise"
     smd_denominator: Literal["pooled_unweighted", "pooled_weighted"] = "pooled_unweighted"
@@ -124,6 +125,7 @@ class TablesSpec(_Strict):
             "smd": self.smd,
             "missing": self.missing,
             "categorical_test": self.categorical_test,
+            "correct": self.correct,
             "continuous_test": self.continuous_test,
             "labels": {r.column: r.label for r in t.rows if r.label is not None},
             "levels": {r.column: list(r.levels) for r in t.rows if r.levels is not None},

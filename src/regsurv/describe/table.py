@@ -308,6 +308,7 @@ def summary_table(
     missing: MissingMode = "show",
     continuous_test: ContinuousTest = "anova",
     categorical_test: CategoricalTest = "auto",
+    correct: bool = True,
     labels: Mapping[str, str] | None = None,
     levels: Mapping[str, Sequence[Any]] | None = None,
     kinds: Mapping[str, Kind] | None = None,
@@ -322,7 +323,9 @@ def summary_table(
     variable (default: numeric non-Boolean columns are continuous); ``labels``: display labels;
     ``levels``: level order per variable (default: the Enum order, else sorted); ``weights``: a
     weight column (weighted n, %, mean, SD and SMD; no tests). ``categorical_test="auto"``:
-    chi-square unless > 20% of expected counts are < 5, then Fisher's exact test.
+    chi-square unless > 20% of expected counts are < 5, then Fisher's exact test. ``correct``:
+    Yates' continuity correction of 2×2 chi-square tests (R ``chisq.test(correct = TRUE)``, the
+    default); ``False`` gives the uncorrected Pearson statistic (SAS PROC FREQ's "Chi-Square").
     """
     frame = to_polars(data)
     _check_columns(frame, [group], "group")
@@ -394,6 +397,7 @@ def summary_table(
                 series,
                 levels.get(variable),
                 categorical_test,
+                correct,
                 fisher_simulations,
                 random_state,
             )
@@ -421,7 +425,12 @@ def summary_table(
         + {
             "auto": "Pearson chi-square test, Fisher's exact test when more than 20% of the "
             "expected counts are below 5.",
-            "chisq": "Pearson chi-square test (Yates' correction only for 2x2 tables).",
+            "chisq": "Pearson chi-square test"
+            + (
+                " (Yates' correction only for 2x2 tables)."
+                if correct
+                else " (no Yates' correction)."
+            ),
             "fisher": "Fisher's exact test.",
         }[categorical_test],
         f"SMD: {smd_rule.replace('_', ' ')} of the level indicators; denominator "
@@ -530,6 +539,7 @@ def _categorical(
     series: pl.Series,
     levels: Sequence[Any] | None,
     categorical_test: str,
+    correct: bool,
     fisher_simulations: int,
     random_state: int,
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[str]]:
@@ -594,7 +604,13 @@ def _categorical(
     if ctx.tests:
         test.update(
             _categorical_test(
-                counts, level_labels, ctx, categorical_test, fisher_simulations, random_state
+                counts,
+                level_labels,
+                ctx,
+                categorical_test,
+                correct,
+                fisher_simulations,
+                random_state,
             )
         )
     elif ctx.weighted:
@@ -607,6 +623,7 @@ def _categorical_test(
     level_labels: list[str],
     ctx: _Context,
     categorical_test: str,
+    correct: bool,
     fisher_simulations: int,
     random_state: int,
 ) -> dict[str, Any]:
@@ -639,7 +656,7 @@ def _categorical_test(
         out = {"test": r["method"], "p_value": r["p_value"]}
         notes.append(f"Monte Carlo p-value, seed {random_state}")
     else:
-        r = _tests.chisq_test(table, correct=True)
+        r = _tests.chisq_test(table, correct=correct)
         out = {
             "test": r["method"],
             "statistic": r["statistic"],

@@ -77,19 +77,15 @@ def blank_to_null(expr: pl.Expr) -> pl.Expr:
 
 
 def _check_record_length(layout: Layout, path: Path):
-    expected = layout.record_length
-    last_end = layout.last_end
-
     def check(lines: pl.Series) -> pl.Series:
         lengths = lines.str.len_chars()
-        bad = (lengths != expected) if expected else (lengths < last_end)
+        bad = layout.bad_record_length(lengths)
         n_bad = int(bad.sum())
         if n_bad:
             example = int(lengths.filter(bad)[0])
-            wanted = f"{expected} characters" if expected else f"at least {last_end} characters"
             raise PufError(
                 f"{path}: record length: {plural(n_bad, 'record', 'differ')} from layout "
-                f"{layout.name} ({wanted}), e.g. one has {example}"
+                f"{layout.name} ({layout.expected_record_length()}), e.g. one has {example}"
             )
         return lines
 

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 FieldType = Literal["code", "integer", "decimal"]
 SentinelKind = Literal["unknown", "not_applicable", "not_available"]
@@ -38,14 +38,18 @@ class LayoutField:
 class Layout:
     """A fixed-width record layout: fields in column order and the record length (LRECL).
 
-    `record_length` None (a SAS program without ``LRECL=``) means records need only reach the
-    end of the last field.
+    A built-in layout's `record_length` is exact: every record has that length. A SAS program's
+    ``LRECL=`` is a maximum (`record_length_is_maximum`, SAS's meaning: INFILE reads records up
+    to LRECL characters), so records only need to reach the end of the last field and stay
+    within LRECL. `record_length` None (a SAS program without ``LRECL=``): records need only
+    reach the end of the last field.
     """
 
     name: str
     record_length: int | None
     fields: tuple[LayoutField, ...]
     label: str = ""
+    record_length_is_maximum: bool = False
 
     def __post_init__(self) -> None:
         ordered = sorted(self.fields, key=lambda f: f.start)
@@ -65,6 +69,22 @@ class Layout:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    def bad_record_length(self, lengths: Any) -> Any:
+        """True where a record length (a polars Series or expression) does not fit the layout."""
+        if self.record_length is None:
+            return lengths < self.last_end
+        if self.record_length_is_maximum:
+            return (lengths < self.last_end) | (lengths > self.record_length)
+        return lengths != self.record_length
+
+    def expected_record_length(self) -> str:
+        """The rule of `bad_record_length` in words, for error messages."""
+        if self.record_length is None:
+            return f"at least {self.last_end} characters"
+        if self.record_length_is_maximum:
+            return f"{self.last_end} to {self.record_length} characters"
+        return f"{self.record_length} characters"
 
     def __repr__(self) -> str:
         return (

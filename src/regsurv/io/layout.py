@@ -28,7 +28,8 @@ def parse_sas_layout(path: str | Path) -> Layout:
     """Read field positions from the `INPUT` block of a SAS load program.
 
     Accepts NCDB's pointer style (``@83 PRIMARY_SITE $4.``) and column style
-    (``PRIMARY_SITE $ 83-86``). The record length is the ``LRECL=`` option when present.
+    (``PRIMARY_SITE $ 83-86``). ``LRECL=``, when present, is the longest record accepted (as
+    SAS reads it: records may be shorter, down to the end of the last field).
     """
     path = Path(path)
     if not path.is_file():
@@ -51,12 +52,19 @@ def parse_sas_layout(path: str | Path) -> Layout:
     if not fields:
         raise PufError(f"{path}: the INPUT statement names no field positions (@start NAME $w.)")
     lrecl = _LRECL.search(text)
+    last_end = max(f.end for f in fields)
+    if lrecl and int(lrecl.group(1)) < last_end:
+        raise PufError(
+            f"{path}: LRECL={lrecl.group(1)} is shorter than the INPUT fields, which end at "
+            f"column {last_end}"
+        )
     try:
         return Layout(
             name=path.name,
             record_length=int(lrecl.group(1)) if lrecl else None,
             fields=tuple(fields),
             label=f"SAS program {path.name}",
+            record_length_is_maximum=True,
         )
     except ValueError as err:
         raise PufError(f"{path}: {err}") from None

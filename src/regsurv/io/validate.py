@@ -176,12 +176,6 @@ def _range_text(pf: PufField) -> str:
     return f">= {pf.minimum:g}" if pf.minimum is not None else f"<= {pf.maximum:g}"
 
 
-def _expected_length(layout: Layout) -> str:
-    if layout.record_length:
-        return f"{layout.record_length} characters"
-    return f"at least {layout.last_end} characters"
-
-
 def _examples(name: str, mask: pl.Expr) -> pl.Expr:
     return pl.col(name).filter(mask).unique(maintain_order=True).head(N_EXAMPLES).implode()
 
@@ -228,9 +222,7 @@ def validate_puf(
         dup = pl.col("PUF_CASE_ID").is_duplicated() & pl.col("PUF_CASE_ID").is_not_null()
         aggs += [dup.sum().alias("__dup"), _examples("PUF_CASE_ID", dup).alias("__dup_examples")]
     if RECORD_LENGTH in columns and source.layout is not None:
-        expected = source.layout.record_length
-        length = pl.col(RECORD_LENGTH)
-        bad_len = (length != expected) if expected else (length < source.layout.last_end)
+        bad_len = source.layout.bad_record_length(pl.col(RECORD_LENGTH))
         aggs += [
             bad_len.sum().alias("__badlen"),
             pl.col(RECORD_LENGTH).filter(bad_len).first().alias("__badlen_example"),
@@ -262,7 +254,7 @@ def validate_puf(
                 n_bad,
                 (str(stats["__badlen_example"]),),
                 f"record length: {_plural(n_bad, 'record', 'differ')} from layout "
-                f"{source.layout.name} ({_expected_length(source.layout)}), e.g. record "
+                f"{source.layout.name} ({source.layout.expected_record_length()}), e.g. record "
                 f"{stats['__badlen_first'] + 1} has {stats['__badlen_example']}",
             )
         )

@@ -57,8 +57,11 @@ def _factor(
     if declared is not None:
         codes = series.cast(pl.String).cast(pl.Enum(declared)).to_physical().to_numpy()
         return codes[keep].astype(np.int64), tuple(declared)
-    if dtype == pl.Boolean:
-        series = series.cast(pl.Int8)
+    if dtype == pl.Boolean:  # labelled "false"/"true", as polars casts them and regsurv.causal
+        codes = series.cast(pl.Int8).to_numpy()[keep].astype(np.int64)
+        levels = np.unique(codes)
+        labels = tuple(("false", "true")[v] for v in levels)
+        return np.searchsorted(levels, codes).astype(np.int64), labels
     if series.dtype.is_numeric():
         values = series.to_numpy()[keep].astype(np.float64)
         uniq, codes = rank_times(values)

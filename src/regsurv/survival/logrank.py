@@ -20,7 +20,15 @@ from regsurv.survival._logrank import (
 )
 from regsurv.survival._survdata import check_groups, prepare_survival_data
 
-ADJUST_METHODS = ("holm", "bonferroni", "none")
+ADJUST_METHODS = ("holm", "bonferroni", "BH", "fdr", "BY", "none")
+# R p.adjust names -> statsmodels multipletests names
+_MULTIPLETESTS = {
+    "holm": "holm",
+    "bonferroni": "bonferroni",
+    "BH": "fdr_bh",
+    "fdr": "fdr_bh",
+    "BY": "fdr_by",
+}
 
 
 def _json_float(v: float) -> float | str | None:
@@ -233,24 +241,22 @@ def logrank_test(
 
 
 def adjust_p_values(p_values: np.ndarray, method: str) -> np.ndarray:
-    """R ``p.adjust`` for "holm", "bonferroni" and "none" (NaN stays NaN, not counted)."""
+    """R ``p.adjust``: "holm", "bonferroni", "BH" (= "fdr"), "BY" or "none", by statsmodels.
+
+    Holm (1979) step-down, Bonferroni, Benjamini & Hochberg (1995) and Benjamini & Yekutieli
+    (2001) step-up through ``statsmodels.stats.multitest.multipletests``; NaN stays NaN and is
+    not counted among the tests (R's ``n = length(p[!is.na(p)])``).
+    """
     if method not in ADJUST_METHODS:
         raise ValueError(f"adjust must be one of {ADJUST_METHODS}, got {method!r}")
     p = np.asarray(p_values, dtype=float)
     out = p.copy()
     ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if method == "none" or m == 0:
+    if method == "none" or not ok.any():
         return out
-    if method == "bonferroni":
-        out[ok] = np.minimum(1.0, m * p[ok])
-        return out
-    pv = p[ok]
-    order = np.argsort(pv, kind="stable")
-    stepped = np.maximum.accumulate((m - np.arange(m)) * pv[order])
-    adjusted = np.empty(m)
-    adjusted[order] = np.minimum(1.0, stepped)
-    out[ok] = adjusted
+    from statsmodels.stats.multitest import multipletests
+
+    out[ok] = multipletests(p[ok], method=_MULTIPLETESTS[method])[1]
     return out
 
 
@@ -353,9 +359,7 @@ def pairwise_logrank_test(
 
 
 def _labels(series: pl.Series) -> pl.Series:
-    """Group labels as strings, formatted as `logrank_test` labels them."""
-    if series.dtype == pl.Boolean:
-        series = series.cast(pl.Int8)
+    """Group labels as strings, as `logrank_test` labels them (Booleans "false"/"true")."""
     if series.dtype.is_float():
         finite = series.drop_nulls().drop_nans()
         if (finite == finite.round(0)).all():
