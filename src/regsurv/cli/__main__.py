@@ -1,0 +1,5 @@
+"""`python -m regsurv.cli`: the command line."""
+
+from regsurv.cli import main
+
+main()
