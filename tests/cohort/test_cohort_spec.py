@@ -136,7 +136,7 @@ BAD_STUDIES = {
     ),
     "missing_definition": (
         lambda r: r["cohort"]["definitions"].pop("chemotherapy"),
-        ["cohort.definitions lacks chemotherapy"],
+        ["cohort.flags.C", "unknown definition 'chemotherapy'"],
     ),
     "duplicate_id": (
         lambda r: _criterion(r, "adult").update(id="stage_iv"),

@@ -57,7 +57,8 @@ def cohort(
         typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
         raise typer.Exit(1) from None
     out.mkdir(parents=True, exist_ok=True)
-    groups = group_counts(analytic) if analytic.height else {}
+    exposure = spec.cohort.exposure_group
+    groups = group_counts(analytic, exposure) if analytic.height and exposure else {}
     display = CohortFlowDisplay.from_result(flow, groups)
     display.save(out / FIGURE_STEM)
     display.close()

@@ -281,7 +281,9 @@ def build_study_cohort(spec: Any, source: DataSource) -> CohortResult:
             "the criteria exclude every row: the cohort is empty (see the flow counts)",
             EXIT_EMPTY_COHORT,
         )
-    return CohortResult(flow=flow, cohort=cohort, group_counts=group_counts(cohort))
+    exposure = spec.cohort.exposure_group
+    counts = group_counts(cohort, exposure) if exposure is not None else {}
+    return CohortResult(flow=flow, cohort=cohort, group_counts=counts)
 
 
 # -- outputs -------------------------------------------------------------------------------------

@@ -65,12 +65,55 @@ class StudySpec(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _names_exist(self) -> StudySpec:
+        """Every column, level and reference level an analysis names exists in the cohort."""
+        from regsurv.cohort import analysis_columns
+        from regsurv.cohort.recodes import column_levels
+
+        columns = set(analysis_columns(self.cohort))
+        levels = column_levels(self.cohort)
+        for key in ("time", "event"):
+            if getattr(self.outcome, key) not in columns:
+                raise ValueError(
+                    f"outcome.{key}: {getattr(self.outcome, key)!r} is not an analysis column"
+                )
+        for analysis in self.analyses:
+            where = f"analyses[{analysis.id}]"
+            for column in analysis.columns():
+                if column not in columns:
+                    raise ValueError(f"{where}: {column!r} is not an analysis column")
+            for column, level in _named_levels(analysis, self):
+                known = levels.get(column)
+                if column not in columns:
+                    raise ValueError(f"{where}.reference: {column!r} is not an analysis column")
+                if known is not None and level not in known:
+                    raise ValueError(
+                        f"{where}: {level!r} is not a level of {column} ({', '.join(known)})"
+                    )
+        return self
+
     def analysis(self, analysis_id: str) -> Any:
         """The analysis spec with this id."""
         for analysis in self.analyses:
             if analysis.id == analysis_id:
                 return analysis
         raise KeyError(analysis_id)
+
+
+def _named_levels(analysis: Any, study: StudySpec) -> list[tuple[str, str]]:
+    """(column, level) pairs an analysis names: references, table levels, trend positive,
+    matching groups and reference group."""
+    pairs = list(analysis.references().items())
+    for row in getattr(analysis, "rows", ()):
+        pairs += [(row.column, str(level)) for level in row.levels or ()]
+    if analysis.kind == "trend" and analysis.positive is not None:
+        pairs.append((analysis.outcome, analysis.positive))
+    if analysis.kind == "matching":
+        treatment = analysis.treatment or study.analysis(analysis.propensity).treatment
+        named = [*(analysis.groups or ()), analysis.survival_reference, analysis.reference_group]
+        pairs += [(treatment, level) for level in named if level is not None]
+    return pairs
 
 
 def _location(loc: tuple, raw: dict) -> str:
