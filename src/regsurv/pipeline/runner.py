@@ -229,7 +229,7 @@ def run_study(
     log = RunLog(started=datetime.now(UTC).isoformat(timespec="seconds"))
     steps = _Steps(log, on_step)
     source = steps.run("data", lambda: resolve_source(data, layout, spec.study.seed))
-    cohort = steps.run("cohort", lambda: build_study_cohort(spec, source))
+    cohort = steps.run("cohort", lambda: require_patients(build_study_cohort(spec, source)))
     context = StepContext(
         cohort=cohort.cohort,
         outcome=spec.outcome,
@@ -266,24 +266,30 @@ def run_study(
 
 
 def build_study_cohort(spec: Any, source: DataSource) -> CohortResult:
-    """The analytic cohort of `spec` from the PUF of `source` (a lazy scan), with its flow.
-
-    An empty cohort stops the run (`EXIT_EMPTY_COHORT`): there is nothing to analyse.
-    """
+    """The analytic cohort of `spec` from the PUF of `source` (a lazy scan), with its flow
+    (`regsurv run` and `regsurv cohort` both call this)."""
     from regsurv.cohort import build_cohort, group_counts
     from regsurv.io import scan_puf
 
     lf = scan_puf(source.path, layout=source.layout)
     cohort, flow = build_cohort(lf, spec.cohort)
     cohort = cohort.collect()
-    if cohort.height == 0:
+    exposure = spec.cohort.exposure_group
+    counts = group_counts(cohort, exposure) if exposure is not None and cohort.height else {}
+    return CohortResult(flow=flow, cohort=cohort, group_counts=counts)
+
+
+def require_patients(result: CohortResult) -> CohortResult:
+    """`result`, or `EXIT_EMPTY_COHORT` naming the step after which no row remains."""
+    if result.cohort.height == 0:
+        flow = result.flow
+        emptied = next((s for s in flow.steps if s.n_after == 0), None)
+        where = "" if emptied is None else f" after step {emptied.id!r} ({emptied.label})"
         raise StudyError(
-            "the criteria exclude every row: the cohort is empty (see the flow counts)",
+            f"the criteria exclude everyone: 0 of {flow.n_start:,} rows remain{where}",
             EXIT_EMPTY_COHORT,
         )
-    exposure = spec.cohort.exposure_group
-    counts = group_counts(cohort, exposure) if exposure is not None else {}
-    return CohortResult(flow=flow, cohort=cohort, group_counts=counts)
+    return result
 
 
 # -- outputs -------------------------------------------------------------------------------------
@@ -298,11 +304,34 @@ def load_targets(spec: Any, study_file: Path) -> dict[str, Any] | None:
     path = Path(study_file).parent / name
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            targets = tomllib.load(f)
     except FileNotFoundError:
         raise StudyError(f"report.targets: file {path} not found", EXIT_USAGE) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise StudyError(f"report.targets: {path}: {exc}", EXIT_USAGE) from None
+    _check_targets(targets, spec, path)
+    return targets
+
+
+def _check_targets(targets: dict[str, Any], spec: Any, path: Path) -> None:
+    """Every [[compare]] block names an analysis of the study (or "cohort") and a known kind."""
+    from regsurv.report.comparison import COMPARISONS
+
+    ids = {a.id for a in spec.analyses} | {"cohort"}
+    for i, block in enumerate(targets.get("compare", ())):
+        where = f"{path.name}: compare[{i}]"
+        if block.get("analysis") not in ids:
+            raise StudyError(
+                f"{where}.analysis: {block.get('analysis')!r} is not an analysis id of the study",
+                EXIT_USAGE,
+            )
+        if block.get("kind") not in COMPARISONS:
+            raise StudyError(
+                f"{where}.kind: {block.get('kind')!r} is not one of {', '.join(COMPARISONS)}",
+                EXIT_USAGE,
+            )
+        if not isinstance(block.get("items"), list):
+            raise StudyError(f"{where}.items: a list of {{selector, paper}} tables", EXIT_USAGE)
 
 
 def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:

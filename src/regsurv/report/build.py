@@ -145,7 +145,8 @@ def _summary_table(key: str, title: str, table: Any, sup: Suppressor, profile_no
         kind = sub["kind"][0] if sub.height else "categorical"
         for level in dict.fromkeys(sub["level"].to_list()):
             cells = {
-                r["group"]: r for r in sub.filter(pl.col("level") == level).iter_rows(named=True)
+                r["group"]: r
+                for r in sub.filter(pl.col("level").eq_missing(level)).iter_rows(named=True)
             }
             out = []
             for g in ["Overall", *table.groups]:
@@ -545,7 +546,8 @@ def _render_iptw(s: Section, p: Any, ctx: RenderContext) -> None:
     spec, sup, key = p.spec, ctx.sup, p.spec.id
     s.add(
         Paragraph(
-            f"Multinomial logistic propensity model of {spec.treatment} on "
+            f"{'Multinomial logistic' if len(p.model.classes_) > 2 else 'Logistic'} propensity "
+            f"model of {spec.treatment} on "
             f"{', '.join(spec.covariates)} (exact maximum likelihood, {p.model.n_iter_} Newton "
             f"iterations); complete cases: {sup.count(p.n_obs)} patients "
             f"({sup.count(p.n_dropped)} with a missing covariate left out). Weights: "
