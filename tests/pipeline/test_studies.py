@@ -151,6 +151,8 @@ def test_second_study_via_init_runs_as_is(tmp_path):
     assert per_arm["No chemotherapy"] == per_arm["Chemotherapy"] > 100  # 1:1
     assert a["cox_adjusted"]["model"]["ties"] == "efron"  # the study's override of profile sas
     assert not (out / "tables" / "paper_comparison.csv").exists()  # no targets
+    assert a["ps_weighting"]["bootstrap"]["n_boot"] == 200
+    assert (out / "tables" / "ps_weighting_bootstrap.csv").is_file()
 
 
 def test_only_computes_the_named_analyses_and_what_they_need(tmp_path):

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from regsurv.pipeline.runner import (
+    EXIT_ANALYSIS,
     EXIT_EMPTY_COHORT,
     EXIT_INPUT,
     EXIT_OUTPUT,
@@ -16,8 +17,6 @@ from regsurv.pipeline.runner import (
     run_study,
 )
 from regsurv.report.format import Suppressor
-
-EXIT_STRICT = 6
 
 RUN_HELP = f"""Run the study end to end and write the report.
 
@@ -28,9 +27,8 @@ DIR/figures/*.png|svg|pdf, DIR/results.json and DIR/manifest.json.
 
 Exit codes: 0 success; {EXIT_USAGE} bad option or study file; {EXIT_INPUT} missing or invalid
 PUF; {EXIT_EMPTY_COHORT} the criteria leave no patient; {EXIT_OUTPUT} output folder not empty
-(use --force) or not writable; {EXIT_STRICT} with --strict, when an analysis could not be computed.
-A failed analysis (e.g. a model that does not converge) does not stop the run: its report
-section explains what happened.
+(use --force) or not writable; {EXIT_ANALYSIS} with --strict, when an analysis could not be
+computed. A failed analysis (e.g. a model that does not converge) does not stop the run: its report section explains what happened.
 """
 
 
@@ -62,7 +60,7 @@ def run(
         typer.Option(help="Comma-separated analysis ids or kinds to compute (default: all)."),
     ] = None,
     strict: Annotated[
-        bool, typer.Option(help=f"Exit {EXIT_STRICT} when an analysis could not be computed.")
+        bool, typer.Option(help=f"Exit {EXIT_ANALYSIS} when an analysis could not be computed.")
     ] = False,
 ) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -112,7 +110,7 @@ def run(
             err=True,
         )
     if strict and results.errors:
-        raise typer.Exit(EXIT_STRICT)
+        raise typer.Exit(EXIT_ANALYSIS)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,8 +27,9 @@ import polars as pl
 from regsurv.pipeline.analyses import KINDS, AnalysisFailure, StepContext, run_analysis
 from regsurv.pipeline.profiles import Profile, get_profile
 
-#: Exit codes of ``regsurv run`` (documented in its ``--help``; 0 is success).
-EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT = 2, 3, 4, 5
+#: Exit codes of ``regsurv run`` (documented in its ``--help``; 0 is success); EXIT_ANALYSIS
+#: only with ``--strict``, when an analysis could not be computed.
+EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT, EXIT_ANALYSIS = 2, 3, 4, 5, 6
 
 
 class StudyError(Exception):
