@@ -28,7 +28,8 @@ DIR/figures/*.png|svg|pdf, DIR/results.json and DIR/manifest.json.
 Exit codes: 0 success; {EXIT_USAGE} bad option or study file; {EXIT_INPUT} missing or invalid
 PUF; {EXIT_EMPTY_COHORT} the criteria leave no patient; {EXIT_OUTPUT} output folder not empty
 (use --force) or not writable; {EXIT_ANALYSIS} with --strict, when an analysis could not be
-computed. A failed analysis (e.g. a model that does not converge) does not stop the run: its report section explains what happened.
+computed. A failed analysis (e.g. a model that does not converge) does not stop the run: its
+report section explains what happened.
 """
 
 
