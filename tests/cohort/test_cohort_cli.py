@@ -107,10 +107,10 @@ def test_puf_lacking_a_field(tmp_path):
     path = tmp_path / "puf.parquet"
     puf_frame(ROWS).drop("SEQUENCE_NUMBER").write_parquet(path)
     result = _invoke("--data", path, "--out", tmp_path / "o")
-    assert result.exit_code == 3  # as `regsurv run`: a PUF that cannot be used
+    assert result.exit_code == 2  # as `regsurv run`: the study names a field the data lack
     assert result.output.strip() == (
-        "error: criterion 'no_prior_malignancy' needs field 'SEQUENCE_NUMBER', which the data "
-        "lacks (4 rows)"
+        "error: cohort.criteria[no_prior_malignancy].where: field 'SEQUENCE_NUMBER' is not a "
+        "column of puf.parquet"
     )
 
 

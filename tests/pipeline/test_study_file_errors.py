@@ -158,3 +158,30 @@ def test_targets_naming_unknown_analyses_or_kinds_exit_2(tmp_path, no_data_read,
     study = write_study(tmp_path / "study.toml", raw)
     result = CliRunner().invoke(app, ["run", "--study", study, "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("drop", "message"),
+    [
+        (
+            "RX_SUMM_CHEMO",
+            "cohort.criteria[complete_treatment].where: field 'RX_SUMM_CHEMO' is not a column "
+            "of puf.parquet",
+        ),
+        ("SEX", "sex needs one of the fields SEX, which puf.parquet lacks"),
+    ],
+)
+def test_fields_the_study_reads_are_checked_against_the_data(tmp_path, drop, message):
+    """A field the study reads that the PUF lacks: exit 2 naming the key, in run and cohort."""
+    import polars as pl
+
+    from regsurv.synth import cached_synthetic_puf
+
+    data = tmp_path / "puf.parquet"
+    pl.read_parquet(cached_synthetic_puf(seed=0)).drop(drop).write_parquet(data)
+    for command in ("run", "cohort"):
+        out = tmp_path / command
+        result = CliRunner().invoke(app, [command, "--data", str(data), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert message in result.output
+        assert len(result.output.strip().splitlines()) == 1

@@ -67,6 +67,36 @@ def _require(lf: pl.LazyFrame, fields: list[str], what: str) -> set[str]:
     return columns
 
 
+def check_schema(spec: Any, columns: set[str], what: str = "the data") -> None:
+    """Every PUF field the study reads is a column of the data: a one-line ValueError naming
+    the key path of the first condition (or analysis variable) that reads a missing field."""
+    from regsurv.cohort.spec import iter_fields
+
+    cohort = _cohort_spec(spec)
+    for where, condition in cohort.conditions():
+        for name in iter_fields(condition, cohort.definitions):
+            if name not in columns:
+                raise ValueError(f"{where}: field {name!r} is not a column of {what}")
+    needed = {
+        "overall survival": ["DX_LASTCONTACT_DEATH_MONTHS", "PUF_VITAL_STATUS", "PUF_CASE_ID"],
+        "age and year": ["AGE", "YEAR_OF_DIAGNOSIS"],
+        "distance_miles": ["CROWFLY"],
+        **{name: [field] for name, (field, _) in TNM_COLUMNS.items()},
+    }
+    for variable, fields in needed.items():
+        for name in fields:
+            if name not in columns:
+                raise ValueError(
+                    f"{variable} needs field {name!r}, which is not a column of {what}"
+                )
+    for name in RECODE_NAMES:
+        recode = get_recode(name, cohort.options)
+        if not any(f in columns for f in recode.field):
+            raise ValueError(
+                f"{name} needs one of the fields {', '.join(recode.field)}, which {what} lacks"
+            )
+
+
 def derive_survival(lf: pl.LazyFrame) -> pl.LazyFrame:
     """`os_months` (DX_LASTCONTACT_DEATH_MONTHS; 9999 -> null), `os_years` = months / 12 and
     `death` (Int8: 1 = PUF_VITAL_STATUS "0" dead, 0 = "1" alive, else null)."""

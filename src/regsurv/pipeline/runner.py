@@ -270,9 +270,14 @@ def build_study_cohort(spec: Any, source: DataSource) -> CohortResult:
     """The analytic cohort of `spec` from the PUF of `source` (a lazy scan), with its flow
     (`regsurv run` and `regsurv cohort` both call this)."""
     from regsurv.cohort import build_cohort, group_counts
+    from regsurv.cohort.derive import check_schema
     from regsurv.io import scan_puf
 
     lf = scan_puf(source.path, layout=source.layout)
+    try:
+        check_schema(spec.cohort, set(lf.collect_schema().names()), source.path.name)
+    except ValueError as exc:  # the study names a field the data lack: before any row is read
+        raise StudyError(str(exc), EXIT_USAGE) from None
     cohort, flow = build_cohort(lf, spec.cohort)
     cohort = cohort.collect()
     exposure = spec.cohort.exposure_group
