@@ -356,7 +356,7 @@ def iptw_step(ctx: StepContext, spec: IptwSpec) -> IptwAnalysis:
 
     o = ctx.outcome
     data = _propensity_data(ctx, spec)
-    model = PropensityModel(spec.covariates, reference=spec.reference).fit(
+    model = PropensityModel(spec.covariates, reference=spec.reference, method=spec.method).fit(
         data, treatment=spec.treatment
     )
     normalize = ctx.profile.normalize_weights and spec.normalize
@@ -483,7 +483,9 @@ def matching_step(ctx: StepContext, spec: MatchingAnalysisSpec) -> MatchingAnaly
             raise ValueError("method 'nearest' needs groups = [control, treated]")
         data = data.filter(pl.col(treatment).cast(pl.String).is_in(list(spec.groups)))
         data = data.with_columns(pl.col(treatment).cast(pl.String).cast(pl.Enum(spec.groups)))
-    model = PropensityModel(covariates, reference=ps_spec.reference).fit(data, treatment=treatment)
+    model = PropensityModel(covariates, reference=ps_spec.reference, method=ps_spec.method).fit(
+        data, treatment=treatment
+    )
     matching = _match(spec, model, data, treatment, ctx.seed)
     survival = matched_survival(
         data,
