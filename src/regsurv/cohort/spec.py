@@ -359,21 +359,25 @@ class CohortSpec(_Strict):
             self._check(condition, where, dictionary, bool_options, chain)
         return self
 
-    def _check(self, cond, where, dictionary, bool_options, chain) -> None:
+    @staticmethod
+    def _check_leaf(cond: FieldCondition, where: str, dictionary) -> None:
         from regsurv.cohort.recodes import RECODE_NAMES
 
+        info: FieldInfo = dictionary.field(cond.field, where=where)
+        if cond.in_recode is not None and cond.in_recode not in RECODE_NAMES:
+            raise ValueError(f"{where}: unknown recode {cond.in_recode!r}")
+        for values in (cond.in_, cond.not_in):
+            for value in values or ():
+                info.check_code(value, where=where)
+        if (cond.between or cond.ge is not None or cond.le is not None) and not info.numeric:
+            raise ValueError(
+                f"{where}: '{cond.operator}' needs a numeric field; {cond.field} is coded "
+                f"(use in / not_in)"
+            )
+
+    def _check(self, cond, where, dictionary, bool_options, chain) -> None:
         if isinstance(cond, FieldCondition):
-            info: FieldInfo = dictionary.field(cond.field, where=where)
-            if cond.in_recode is not None and cond.in_recode not in RECODE_NAMES:
-                raise ValueError(f"{where}: unknown recode {cond.in_recode!r}")
-            for values in (cond.in_, cond.not_in):
-                for value in values or ():
-                    info.check_code(value, where=where)
-            if (cond.between or cond.ge is not None or cond.le is not None) and not info.numeric:
-                raise ValueError(
-                    f"{where}: '{cond.operator}' needs a numeric field; {cond.field} is coded "
-                    f"(use in / not_in)"
-                )
+            self._check_leaf(cond, where, dictionary)
         elif isinstance(cond, AllOf | AnyOf):
             for i, sub in enumerate(cond.all_of if isinstance(cond, AllOf) else cond.any_of):
                 self._check(sub, f"{where}[{i}]", dictionary, bool_options, chain)
