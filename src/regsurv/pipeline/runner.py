@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
@@ -253,7 +254,7 @@ def run_study(
         flow=cohort.flow,
         cohort=cohort.cohort,
         group_counts=cohort.group_counts,
-        analyses=analyses,
+        analyses=MappingProxyType(analyses),
         log=log,
         targets=targets,
     )
