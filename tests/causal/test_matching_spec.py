@@ -10,7 +10,7 @@ from regsurv.pipeline.spec import load_study
 
 
 def test_shipped_study_matching_section():
-    spec = load_study().matching
+    spec = load_study().analysis("matched")
     assert spec is not None
     assert spec.method == "rassen" and spec.caliper == 0.2
     assert spec.caliper_scale == "sd_logit" and spec.distance == "logit"

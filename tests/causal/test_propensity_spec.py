@@ -15,7 +15,7 @@ PAPER_COVARIATES = (
 
 
 def test_study_file_section_is_the_papers_analysis():
-    spec = load_study().propensity
+    spec = load_study().analysis("iptw")
     assert spec is not None
     assert spec.covariates == PAPER_COVARIATES
     assert spec.balance_columns == PAPER_COVARIATES

@@ -54,11 +54,13 @@ def test_writes_figure_flow_and_cohort(tmp_path, puf):
 def test_without_data_uses_the_synthetic_puf(tmp_path, monkeypatch):
     seen = {}
 
-    def fake_synthetic_puf(*, seed):
+    def fake_cached_synthetic_puf(*, seed):
         seen["seed"] = seed
-        return puf_frame(ROWS)
+        path = tmp_path / "synthetic.parquet"
+        puf_frame(ROWS).write_parquet(path)
+        return path
 
-    monkeypatch.setattr("regsurv.synth.generate.synthetic_puf", fake_synthetic_puf)
+    monkeypatch.setattr("regsurv.synth.cached_synthetic_puf", fake_cached_synthetic_puf)
     result = _invoke("--out", tmp_path / "out", "--seed", 7)
     assert result.exit_code == 0, result.output
     assert seen == {"seed": 7}
@@ -95,7 +97,7 @@ def _adult(raw):
 )
 def test_bad_study_is_one_line_without_traceback(tmp_path, puf, mutate, message):
     result = _invoke("--data", puf, "--study", _study(tmp_path, mutate), "--out", tmp_path / "o")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # as `regsurv run`: a bad study file
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
@@ -105,10 +107,10 @@ def test_puf_lacking_a_field(tmp_path):
     path = tmp_path / "puf.parquet"
     puf_frame(ROWS).drop("SEQUENCE_NUMBER").write_parquet(path)
     result = _invoke("--data", path, "--out", tmp_path / "o")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # as `regsurv run`: the study names a field the data lack
     assert result.output.strip() == (
-        "error: criterion 'no_prior_malignancy' needs field 'SEQUENCE_NUMBER', which the data "
-        "lacks (4 rows)"
+        "error: cohort.criteria[no_prior_malignancy].where: field 'SEQUENCE_NUMBER' is not a "
+        "column of puf.parquet"
     )
 
 
@@ -116,7 +118,7 @@ def test_criteria_excluding_everyone_draw_the_flow_and_say_so(tmp_path, puf):
     study = _study(tmp_path, lambda r: _adult(r).update(where={"field": "AGE", "ge": 95}))
     out = tmp_path / "out"
     result = _invoke("--data", puf, "--study", study, "--out", out)
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # as `regsurv run`: an empty cohort
     assert "the criteria exclude everyone: 0 of 4 rows remain after step 'adult'" in result.output
     assert (out / "fig1_inclusion_flow.png").exists() and (out / "cohort_flow.csv").exists()
     assert not (out / "cohort.parquet").exists()
@@ -126,6 +128,28 @@ def test_unreadable_data_file(tmp_path):
     path = tmp_path / "puf.csv"
     path.write_text("not,a,puf\n1,2,3\n", encoding="utf-8")
     result = _invoke("--data", path, "--out", tmp_path / "o")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
+
+
+def test_refuses_a_non_empty_folder_without_force(tmp_path, puf):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    result = _invoke("--data", puf, "--out", out)
+    assert result.exit_code == 5 and "not empty" in result.output
+    result = _invoke("--data", puf, "--out", out, "--force")
+    assert result.exit_code == 0, result.output
+    assert (out / "mine.txt").read_text() == "keep" and (out / "cohort.parquet").is_file()
+
+
+def test_same_cohort_as_run(tmp_path, puf):
+    """`regsurv cohort` and `regsurv run` share the cohort step."""
+    from regsurv.pipeline.runner import build_study_cohort, resolve_source
+    from regsurv.pipeline.spec import load_study
+
+    out = tmp_path / "out"
+    assert _invoke("--data", puf, "--out", out).exit_code == 0
+    expected = build_study_cohort(load_study(), resolve_source(puf, None, 0)).cohort
+    assert pl.read_parquet(out / "cohort.parquet").equals(expected)

@@ -13,7 +13,7 @@ from regsurv.cohort import (
     apply_criteria,
     assign_exclusion,
     compile_criteria,
-    derive_treatment_flags,
+    derive_flags,
     excluded_ids,
 )
 
@@ -215,7 +215,7 @@ def test_class_of_case_option():
 
 def _r(rows, **options):
     frame = puf_frame(rows)
-    return derive_treatment_flags(frame, cohort_spec(**options)).collect()["R"].to_list()
+    return derive_flags(frame, cohort_spec(**options)).collect()["R"].to_list()
 
 
 def test_dose_threshold_45_to_50_gy_changes_r_and_the_groups():

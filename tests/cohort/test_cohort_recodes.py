@@ -101,7 +101,9 @@ def test_tnm_categories_drop_prefix_and_substage():
 
 
 def test_reference_levels_follow_the_paper_table_3():
-    refs = reference_levels()
+    from ._helpers import cohort_spec
+
+    refs = reference_levels(cohort_spec())
     assert refs["treatment"] == "SP alone"
     assert refs["sex"] == "Female"
     assert refs["grade"] == "Cell type not determined"

@@ -28,8 +28,10 @@ def _write(tmp_path, raw) -> str:
             return "[" + ", ".join(value(x) for x in v) + "]"
         return "{ " + ", ".join(f'"{k}" = {value(x)}' for k, x in v.items()) + " }"
 
-    lines = []
+    lines = [f'"{k}" = {value(v)}' for k, v in raw.items() if isinstance(v, list)]
     for section, body in raw.items():
+        if isinstance(body, list):
+            continue
         lines.append(f"[{section}]")
         lines += [f'"{k}" = {value(v)}' for k, v in body.items()]
     path = tmp_path / "study.toml"
@@ -134,7 +136,7 @@ BAD_STUDIES = {
     ),
     "missing_definition": (
         lambda r: r["cohort"]["definitions"].pop("chemotherapy"),
-        ["cohort.definitions lacks chemotherapy"],
+        ["cohort.flags.C", "unknown definition 'chemotherapy'"],
     ),
     "duplicate_id": (
         lambda r: _criterion(r, "adult").update(id="stage_iv"),

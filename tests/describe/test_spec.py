@@ -8,7 +8,7 @@ import pydantic
 import pytest
 
 from regsurv.describe import summary_table, trend_test
-from regsurv.describe.spec import TablesSpec
+from regsurv.describe.spec import TablesSpec, TrendSpec
 
 TABLE1 = [
     "age_group",
@@ -64,9 +64,16 @@ ENUMS = {
 def _study_tables() -> TablesSpec:
     from regsurv.pipeline.spec import load_study
 
-    spec = load_study().tables
-    assert spec is not None
-    return spec
+    study = load_study()
+    tables = [a for a in study.analyses if a.kind == "summary_table"]
+    trend = next(a for a in study.analyses if a.kind == "trend")
+    options = tables[0].model_dump(exclude={"kind", "id", "title", "rows"})
+    assert all(t.model_dump(exclude={"kind", "id", "title", "rows"}) == options for t in tables)
+    return TablesSpec(
+        **options,
+        tables=[{"id": t.id, "title": t.title, "rows": t.rows} for t in tables],
+        trend=trend.model_dump(include=set(TrendSpec.model_fields)),
+    )
 
 
 def test_study_file_tables_follow_the_paper() -> None:

@@ -32,8 +32,8 @@ SECTIONS = (
     "fig3",
     "supp_table4",
     "table3",
-    "supp_table5",
-    "matching",
+    "iptw",
+    "matched",
     "paper_comparison",
 )
 TABLES = (
@@ -60,7 +60,7 @@ FIGURES = (
     "fig3",
     "love_plot_iptw",
     "km_iptw",
-    "love_plot_matching",
+    "love_plot_matched",
     "km_matched",
 )
 
@@ -112,16 +112,15 @@ def test_results_json_holds_every_estimate(study_run):
     r = json.loads((out / "results.json").read_text())
     assert r["synthetic_data"] is True
     assert r["cohort"]["n_final"] == results.cohort.height
-    assert set(r["kaplan_meier"]) == {"fig2a", "fig2b", "fig3"}
-    assert r["kaplan_meier"]["fig2b"]["logrank"]["df"] == 2
-    terms = r["cox"]["multivariable"]
+    a = r["analyses"]
+    assert list(a) == [spec.id for spec in results.spec.analyses]
+    assert {k for k, v in a.items() if v["kind"] == "km"} == {"fig2a", "fig2b", "fig3"}
+    assert a["fig2b"]["logrank"]["df"] == 2
+    terms = a["table3"]["model"]
     assert "treatment:Metastasectomy" in json.dumps(terms)
-    assert set(r["propensity"]) >= {"weights", "balance", "iptw"}
-    assert set(r["matching"]) >= {"n_matched", "balance", "survival"}
-    assert (
-        abs(sum(row["sum"] for row in r["propensity"]["weights"][:-1]) - r["propensity"]["n_obs"])
-        < 1e-6
-    )
+    assert set(a["iptw"]) >= {"weights", "balance", "iptw"}
+    assert set(a["matched"]) >= {"n_matched", "balance", "survival"}
+    assert abs(sum(row["sum"] for row in a["iptw"]["weights"][:-1]) - a["iptw"]["n_obs"]) < 1e-6
 
 
 def test_html_is_self_contained(study_run):
@@ -209,9 +208,9 @@ def test_paper_comparison_hazard_ratios_within_published_intervals(study_run):
     rows = _comparison(out)
     within = {r["Quantity"]: r["Within paper CI"] for r in rows}
     for group in ("Metastasectomy", "Non-surgical adjuvant therapies"):
-        assert within[f"Table 3 HR treatment:{group}"] == "yes"
-        assert within[f"IPTW HR {group}"] == "yes"
-    table3 = [v for k, v in within.items() if k.startswith("Table 3 HR") and v in ("yes", "no")]
+        assert within[f"table3 HR treatment:{group}"] == "yes"
+        assert within[f"iptw HR treatment:{group}"] == "yes"
+    table3 = [v for k, v in within.items() if k.startswith("table3 HR") and v in ("yes", "no")]
     assert len(table3) >= 20
     assert sum(v == "yes" for v in table3) >= 0.9 * len(table3)
 
@@ -317,7 +316,8 @@ def test_suppressed_run_with_profile_r_and_no_network(tmp_path, no_network):
     for key, value in walk(r):
         if key in count_keys and isinstance(value, (int, float)) and not isinstance(value, bool):
             assert not 0 < value < 11, (key, value)
-    for table in r["tables"].values():  # a percentage beside a hidden count is hidden too
+    tables = [a["table"] for a in r["analyses"].values() if a["kind"] == "summary_table"]
+    for table in tables:  # a percentage beside a hidden count is hidden too
         rows = table["rows"]
         for n, pct in zip(rows["n"], rows["percent"], strict=True):
             if n == "<11":
@@ -333,23 +333,30 @@ def test_suppressed_run_with_profile_r_and_no_network(tmp_path, no_network):
 
 def test_two_group_nearest_matching_runs_from_the_study_file(study_run):
     """`[matching] method = "nearest"` matches [control, treated] with MatchIt's greedy rule."""
-    import copy
-
-    from regsurv.causal import MatchingSpec
+    from regsurv.pipeline.analyses import MatchingAnalysisSpec, StepContext, matching_step
 
     results, _ = study_run
-    spec = results.spec.model_copy(
-        update={"matching": MatchingSpec(method="nearest", groups=("SP alone", "Metastasectomy"))}
+    spec = MatchingAnalysisSpec(
+        kind="matching",
+        id="pairs",
+        title="Pairs",
+        propensity="iptw",
+        method="nearest",
+        groups=("SP alone", "Metastasectomy"),
     )
-    trial = copy.copy(results)
-    trial.spec = spec
-    trial.matching = {}
-    runner._matching_step(trial)
-    matching = trial.matching["matching"]
+    context = StepContext(
+        cohort=results.cohort,
+        outcome=results.spec.outcome,
+        profile=results.profile,
+        seed=0,
+        specs={a.id: a for a in results.spec.analyses},
+    )
+    record = matching_step(context, spec)
+    matching = record.matching
     assert set(matching.n_matched()) == {"SP alone", "Metastasectomy"}
     counts = matching.n_matched()
     assert counts["SP alone"] == counts["Metastasectomy"] > 0
-    assert trial.matching["survival"].cox.terms == ("treatment:Metastasectomy",)
+    assert record.survival.cox.terms == ("treatment:Metastasectomy",)
 
 
 def test_a_failed_curve_replaces_only_its_own_section(tmp_path, monkeypatch):
@@ -366,12 +373,14 @@ def test_a_failed_curve_replaces_only_its_own_section(tmp_path, monkeypatch):
 
     monkeypatch.setattr(survival, "kaplan_meier", flaky)
     results = run_study(out_dir=tmp_path / "report", suppress_below=11)
-    assert set(results.errors) == {"survival:fig3"}
-    assert set(results.km) == {"fig2a", "fig2b"}
+    assert set(results.errors) == {"fig3"}
+    failure = results.analyses["fig3"]
+    assert failure.failed and failure.kind == "km" and "has 3 rows" in failure.reason
+    assert not results.analyses["fig2a"].failed and not results.analyses["fig2b"].failed
     page = (tmp_path / "report" / "report.html").read_text()
     fig3 = page.split('<section id="fig3">', 1)[1].split("</section>", 1)[0]
     assert "could not be computed" in fig3 and "&lt;11 rows" in fig3
-    assert 'id="fig-fig2b"' in page and results.multivariable is not None
+    assert 'id="fig-fig2b"' in page and not results.analyses["table3"].failed
 
 
 def test_unwritable_output_is_exit_code_5(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from regsurv import __version__
-from regsurv.cli import _cohort, _io, _run, _synth
+from regsurv.cli import _cohort, _init, _io, _run, _synth
 
 app = typer.Typer(
     name="regsurv",
@@ -18,7 +18,7 @@ app = typer.Typer(
     help="NCDB PUF to a publication-ready comparative-effectiveness survival study.",
 )
 
-for _module in (_io, _synth, _cohort, _run):
+for _module in (_io, _synth, _cohort, _run, _init):
     _module.register(app)
 
 

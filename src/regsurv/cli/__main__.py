@@ -1,4 +1,4 @@
-"""``python -m regsurv.cli``: the same as the ``regsurv`` console script."""
+"""`python -m regsurv.cli`: the command line."""
 
 from regsurv.cli import main
 

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from regsurv.pipeline.runner import (
+    EXIT_ANALYSIS,
     EXIT_EMPTY_COHORT,
     EXIT_INPUT,
     EXIT_OUTPUT,
     EXIT_USAGE,
-    STEPS,
     StudyError,
     run_study,
 )
@@ -27,8 +27,9 @@ DIR/figures/*.png|svg|pdf, DIR/results.json and DIR/manifest.json.
 
 Exit codes: 0 success; {EXIT_USAGE} bad option or study file; {EXIT_INPUT} missing or invalid
 PUF; {EXIT_EMPTY_COHORT} the criteria leave no patient; {EXIT_OUTPUT} output folder not empty
-(use --force) or not writable. A failed analysis (e.g. a model that does not converge) does not
-stop the run: its report section explains what happened.
+(use --force) or not writable; {EXIT_ANALYSIS} with --strict, when an analysis could not be
+computed. A failed analysis (e.g. a model that does not converge) does not stop the run: its
+report section explains what happened.
 """
 
 
@@ -55,6 +56,13 @@ def run(
         int | None, typer.Option(help="Show every count below N as '<N' (data-use agreements).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
+    only: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated analysis ids or kinds to compute (default: all)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help=f"Exit {EXIT_ANALYSIS} when an analysis could not be computed.")
+    ] = False,
 ) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -64,10 +72,13 @@ def run(
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
     ) as progress:
-        task = progress.add_task("starting", total=len(STEPS))
+        task = progress.add_task("starting", total=None)
 
         def on_step(name: str) -> None:
             progress.update(task, description=f"{name}", advance=1)
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            progress.update(task, description=f"{name} ({done}/{total})")
 
         try:
             results = run_study(
@@ -78,7 +89,9 @@ def run(
                 profile=profile,
                 suppress_below=suppress_below,
                 force=force,
+                only=[name.strip() for name in only.split(",") if name.strip()] if only else None,
                 on_step=on_step,
+                on_progress=on_progress,
             )
         except StudyError as exc:
             progress.stop()
@@ -88,7 +101,7 @@ def run(
             progress.stop()
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-    n = results.cohort.height if results.cohort is not None else 0
+    n = results.cohort.height
     label = " (SYNTHETIC DATA)" if results.source.synthetic else ""
     shown = Suppressor(suppress_below).count(n)
     typer.echo(f"{shown} patients in the cohort{label}; report: {out / 'report.html'}")
@@ -97,6 +110,8 @@ def run(
             f"warning: {step} section not computed: {Suppressor(suppress_below).text(message)}",
             err=True,
         )
+    if strict and results.errors:
+        raise typer.Exit(EXIT_ANALYSIS)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,8 +2,8 @@
 
 - `CohortSpec` (the `[cohort]` section of a study file), `compile_criteria`.
 - `apply_criteria(lf, criteria) -> (LazyFrame, CohortFlow)`; `assign_exclusion`, `excluded_ids`.
-- `derive_analysis_variables(lf, spec)` and its pieces `derive_survival`,
-  `derive_treatment_flags`, `derive_treatment_groups`, `derive_age_year`, `derive_recodes`.
+- `derive_analysis_variables(lf, spec)` and its pieces `derive_survival`, `derive_flags`,
+  `derive_groups`, `derive_age_year`, `derive_bands`, `derive_recodes`; `analysis_columns`.
 - `build_cohort(lf, spec)`: both steps; `group_counts`; `reference_levels`; `get_recode`.
 """
 
@@ -19,42 +19,44 @@ from regsurv.cohort.criteria import (
     excluded_ids,
 )
 from regsurv.cohort.derive import (
-    ANALYSIS_COLUMNS,
-    TREATMENT,
-    TREATMENT8,
+    BUILTIN_COLUMNS,
+    analysis_columns,
     derive_age_year,
     derive_analysis_variables,
+    derive_bands,
+    derive_flags,
+    derive_groups,
     derive_recodes,
     derive_survival,
-    derive_treatment_flags,
-    derive_treatment_groups,
 )
 from regsurv.cohort.recodes import RECODE_NAMES, Recode, get_recode, reference_levels
-from regsurv.cohort.spec import CohortOptions, CohortSpec, CriterionSpec
+from regsurv.cohort.spec import BandSpec, CohortOptions, CohortSpec, CriterionSpec, GroupSpec
 
 __all__ = [
-    "ANALYSIS_COLUMNS",
+    "BUILTIN_COLUMNS",
     "EXCLUDED_AT",
     "RECODE_NAMES",
-    "TREATMENT",
-    "TREATMENT8",
+    "BandSpec",
     "CohortFlow",
     "CohortOptions",
     "CohortSpec",
     "Criterion",
     "CriterionSpec",
     "FlowStep",
+    "GroupSpec",
     "Recode",
+    "analysis_columns",
     "apply_criteria",
     "assign_exclusion",
     "build_cohort",
     "compile_criteria",
     "derive_age_year",
     "derive_analysis_variables",
+    "derive_bands",
+    "derive_flags",
+    "derive_groups",
     "derive_recodes",
     "derive_survival",
-    "derive_treatment_flags",
-    "derive_treatment_groups",
     "excluded_ids",
     "get_recode",
     "group_counts",

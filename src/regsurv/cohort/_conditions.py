@@ -7,6 +7,7 @@ The caller turns unknown into "fails" with ``fill_null(False)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -17,6 +18,7 @@ from regsurv.cohort.spec import (
     AnyOf,
     CohortOptions,
     FieldCondition,
+    GroupSpec,
     Not,
     OptionRef,
     UseRef,
@@ -108,3 +110,27 @@ class ConditionCompiler:
         if isinstance(cond, UseRef):
             return self.use(cond.use)
         raise TypeError(f"not a condition: {type(cond).__name__}")
+
+
+def group_expr(name: str, group: GroupSpec, flag: Callable[[str], pl.Expr]) -> pl.Expr:
+    """The group column from its flags (`flag(name)`: the flag's column or its compiled
+    condition): null unless every flag it reads is known."""
+    known = pl.all_horizontal([flag(f).is_not_null() for f in group.flags])
+    if group.combination_of is not None:
+        label = pl.concat_str(
+            [pl.when(flag(f)).then(pl.lit(f)) for f in group.combination_of],
+            separator="+",
+            ignore_nulls=True,
+        )
+        value = pl.when(known & label.is_in(list(group.labels))).then(label)
+    else:
+        value = None
+        for level in group.levels:
+            hit = pl.any_horizontal(
+                [
+                    pl.all_horizontal([flag(f) == v for f, v in pattern.items()])
+                    for pattern in level.when
+                ]
+            )
+            value = (pl if value is None else value).when(known & hit).then(pl.lit(level.label))
+    return value.otherwise(pl.lit(None, pl.String)).cast(pl.Enum(list(group.labels))).alias(name)

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 
 from regsurv.cohort.criteria import CohortFlow, apply_criteria
-from regsurv.cohort.derive import TREATMENT, _cohort_spec, derive_analysis_variables
+from regsurv.cohort.derive import _cohort_spec, derive_analysis_variables
 
 
 def build_cohort(lf: pl.LazyFrame | pl.DataFrame, spec: Any) -> tuple[pl.LazyFrame, CohortFlow]:
@@ -18,10 +18,10 @@ def build_cohort(lf: pl.LazyFrame | pl.DataFrame, spec: Any) -> tuple[pl.LazyFra
     return derive_analysis_variables(kept, cohort), flow
 
 
-def group_counts(cohort: pl.DataFrame, column: str = "treatment") -> dict[str, int]:
-    """Rows per treatment group, in the contract's level order (unknown group last, if any)."""
+def group_counts(cohort: pl.DataFrame, column: str) -> dict[str, int]:
+    """Rows per level of the group column, in level order (unknown group last, if any)."""
     counts = dict(cohort.group_by(column).len().iter_rows())
-    levels = TREATMENT if column == "treatment" else tuple(cohort[column].dtype.categories)
+    levels = tuple(cohort[column].dtype.categories)
     out = {level: int(counts.get(level, 0)) for level in levels}
     if counts.get(None):
         out["Unknown"] = int(counts[None])

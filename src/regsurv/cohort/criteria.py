@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from regsurv._frames import to_polars
-from regsurv.cohort._conditions import ConditionCompiler
+from regsurv.cohort._conditions import ConditionCompiler, group_expr
 from regsurv.cohort._dictionary import get_dictionary
 from regsurv.cohort.spec import CohortSpec, iter_fields
 
@@ -92,7 +92,8 @@ class CohortFlow:
 
 
 def compile_criteria(spec: CohortSpec, dictionary=None) -> tuple[Criterion, ...]:
-    """The active criteria of `spec` (steps whose `when` option is off are left out)."""
+    """The active criteria of `spec` (steps whose `when` option is off are left out), then one
+    step per group with ``unassigned = "exclude"``: rows that fall in none of its levels."""
     dictionary = dictionary or get_dictionary()
     compiler = ConditionCompiler(spec.definitions, spec.options, dictionary)
     out = []
@@ -101,6 +102,18 @@ def compile_criteria(spec: CohortSpec, dictionary=None) -> tuple[Criterion, ...]
             continue
         fields = tuple(dict.fromkeys(iter_fields(c.where, spec.definitions)))
         out.append(Criterion(c.id, c.label, compiler.compile(c.where).fill_null(False), fields))
+    for name, group in spec.groups.items():
+        if group.unassigned != "exclude":
+            continue
+        flags = {f: compiler.compile(spec.flags[f]) for f in group.flags}
+        keep = group_expr(name, group, flags.__getitem__).is_not_null()
+        fields = tuple(
+            dict.fromkeys(f for c in flags.values() for f in iter_fields(c, spec.definitions))
+        )
+        label = group.exclusion_label or (
+            f"No {group.label or name} group (a flag unknown, or no level matches)"
+        )
+        out.append(Criterion(f"{name}_assigned", label, keep, fields))
     return tuple(out)
 
 

@@ -1,10 +1,10 @@
 """Analysis variables of the cohort (docs/contracts.md, cohort section), derived lazily.
 
-Treatment flags follow the paper: SP = definitive surgery of the primary; M = surgery of other
-regional or distant sites (RX_SUMM_SURG_OTH_REGDIS 1-5); C = chemotherapy given (RX_SUMM_CHEMO
-01-03); R = radiation to a soft-tissue volume with a dose above 45 Gy (the options of
-`[cohort.options]` set the volume, threshold and dose rule). A flag is null when its fields are
-blank or invalid, and so are the treatment groups built from it.
+The study's own variables come from its `[cohort]` section: Boolean flags (conditions compiled
+by `regsurv.cohort._conditions`), exposure groups built from the flags and bands (levels from
+conditions). A flag is null when a field it reads is blank or invalid, and so is every group
+built from it. The other columns (survival, age, year, recodes, TNM) are the same for every
+study.
 """
 
 from __future__ import annotations
@@ -13,16 +13,12 @@ from typing import Any
 
 import polars as pl
 
-from regsurv.cohort._conditions import ConditionCompiler
+from regsurv.cohort._conditions import ConditionCompiler, group_expr
 from regsurv.cohort._dictionary import get_dictionary
 from regsurv.cohort.criteria import as_lazy
 from regsurv.cohort.recodes import RECODE_NAMES, get_recode, tnm_expr
 from regsurv.cohort.spec import CohortSpec
 
-TREATMENT8 = ("SP", "SP+C", "SP+R", "SP+C+R", "SP+M", "SP+M+C", "SP+M+R", "SP+M+C+R")
-TREATMENT = ("SP alone", "Metastasectomy", "Non-surgical adjuvant therapies")
-AGE_GROUPS = ("<=55", ">55")
-YEAR_GROUPS = ("2004-2006", "2007-2009", "2010-2014")
 TNM_COLUMNS = {
     "clinical_t": ("TNM_CLIN_T", "T"),
     "clinical_n": ("TNM_CLIN_N", "N"),
@@ -31,41 +27,25 @@ TNM_COLUMNS = {
     "pathologic_n": ("TNM_PATH_N", "N"),
     "pathologic_m": ("TNM_PATH_M", "M"),
 }
-ANALYSIS_COLUMNS = (
-    "PUF_CASE_ID",
-    "os_months",
-    "os_years",
-    "death",
-    "SP",
-    "M",
-    "R",
-    "C",
-    "treatment8",
-    "treatment",
-    "age",
-    "age_group",
-    "year_of_diagnosis",
-    "year_group",
-    "sex",
-    "race",
-    "insurance",
-    "charlson_deyo",
-    "facility_type",
-    "facility_location",
-    "histology",
-    "grade",
-    "tumor_size",
-    "margins",
-    "lymph_nodes_examined",
-    "nodes_clinically_positive",
-    "nodes_pathologically_positive",
-    "lvi",
-    *TNM_COLUMNS,
-    "income_quartile",
-    "education_quartile",
-    "urban_rural",
-    "distance_miles",
-)
+SURVIVAL_COLUMNS = ("PUF_CASE_ID", "os_months", "os_years", "death")
+RECODED_COLUMNS = (*RECODE_NAMES, "nodes_clinically_positive", *TNM_COLUMNS, "distance_miles")
+#: Analysis columns every study has (besides its own flags, groups and bands).
+BUILTIN_COLUMNS = (*SURVIVAL_COLUMNS, "age", "year_of_diagnosis", *RECODED_COLUMNS)
+
+
+def analysis_columns(spec: Any) -> tuple[str, ...]:
+    """The cohort's columns: survival, the study's flags and groups, age and year, its bands,
+    then the recodes, TNM categories and distance."""
+    cohort = _cohort_spec(spec)
+    return (
+        *SURVIVAL_COLUMNS,
+        *cohort.flags,
+        *cohort.groups,
+        "age",
+        "year_of_diagnosis",
+        *cohort.bands,
+        *RECODED_COLUMNS,
+    )
 
 
 def _cohort_spec(spec: Any) -> CohortSpec:
@@ -87,6 +67,36 @@ def _require(lf: pl.LazyFrame, fields: list[str], what: str) -> set[str]:
     return columns
 
 
+def check_schema(spec: Any, columns: set[str], what: str = "the data") -> None:
+    """Every PUF field the study reads is a column of the data: a one-line ValueError naming
+    the key path of the first condition (or analysis variable) that reads a missing field."""
+    from regsurv.cohort.spec import iter_fields
+
+    cohort = _cohort_spec(spec)
+    for where, condition in cohort.conditions():
+        for name in iter_fields(condition, cohort.definitions):
+            if name not in columns:
+                raise ValueError(f"{where}: field {name!r} is not a column of {what}")
+    needed = {
+        "overall survival": ["DX_LASTCONTACT_DEATH_MONTHS", "PUF_VITAL_STATUS", "PUF_CASE_ID"],
+        "age and year": ["AGE", "YEAR_OF_DIAGNOSIS"],
+        "distance_miles": ["CROWFLY"],
+        **{name: [field] for name, (field, _) in TNM_COLUMNS.items()},
+    }
+    for variable, fields in needed.items():
+        for name in fields:
+            if name not in columns:
+                raise ValueError(
+                    f"{variable} needs field {name!r}, which is not a column of {what}"
+                )
+    for name in RECODE_NAMES:
+        recode = get_recode(name, cohort.options)
+        if not any(f in columns for f in recode.field):
+            raise ValueError(
+                f"{name} needs one of the fields {', '.join(recode.field)}, which {what} lacks"
+            )
+
+
 def derive_survival(lf: pl.LazyFrame) -> pl.LazyFrame:
     """`os_months` (DX_LASTCONTACT_DEATH_MONTHS; 9999 -> null), `os_years` = months / 12 and
     `death` (Int8: 1 = PUF_VITAL_STATUS "0" dead, 0 = "1" alive, else null)."""
@@ -106,75 +116,53 @@ def derive_survival(lf: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def derive_treatment_flags(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
-    """Boolean SP, M, C from `[cohort.definitions]` and R from the radiation options."""
+def derive_flags(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
+    """The study's Boolean flags (`[cohort.flags]`): null when a field they read is unknown."""
+    from regsurv.cohort.spec import iter_fields
+
     cohort = _cohort_spec(spec)
     compiler = ConditionCompiler(cohort.definitions, cohort.options, get_dictionary())
-    names = {
-        "SP": "definitive_surgery",
-        "M": "metastasectomy",
-        "R": "radiation_qualifies",
-        "C": "chemotherapy",
-    }
-    from regsurv.cohort.spec import UseRef, iter_fields
-
     lf = as_lazy(lf)
-    for flag, definition in names.items():
-        fields = list(dict.fromkeys(iter_fields(UseRef(use=definition), cohort.definitions)))
-        _require(lf, fields, f"treatment flag {flag}")
-    return lf.with_columns(compiler.use(d).alias(flag) for flag, d in names.items())
+    for flag, condition in cohort.flags.items():
+        fields = list(dict.fromkeys(iter_fields(condition, cohort.definitions)))
+        _require(lf, fields, f"flag {flag}")
+    return lf.with_columns(compiler.compile(c).alias(flag) for flag, c in cohort.flags.items())
 
 
-def derive_treatment_groups(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """`treatment8` (the 8 combinations of SP with M, C, R) and `treatment` (3 groups):
-    SP alone; Metastasectomy = SP with M (any C, R); Non-surgical adjuvant = SP with C and/or R,
-    no M. Rows without SP, or with an unknown flag, get null."""
-    sp, m, c, r = (pl.col(n) for n in ("SP", "M", "C", "R"))
-    known = sp & m.is_not_null() & c.is_not_null() & r.is_not_null()
-    label = (
-        pl.lit("SP")
-        + pl.when(m).then(pl.lit("+M")).otherwise(pl.lit(""))
-        + pl.when(c).then(pl.lit("+C")).otherwise(pl.lit(""))
-        + pl.when(r).then(pl.lit("+R")).otherwise(pl.lit(""))
-    )
-    group = (
-        pl.when(m)
-        .then(pl.lit(TREATMENT[1]))
-        .when(c | r)
-        .then(pl.lit(TREATMENT[2]))
-        .otherwise(pl.lit(TREATMENT[0]))
-    )
-    return as_lazy(lf).with_columns(
-        pl.when(known).then(label).cast(pl.Enum(list(TREATMENT8))).alias("treatment8"),
-        pl.when(known).then(group).cast(pl.Enum(list(TREATMENT))).alias("treatment"),
-    )
+def derive_groups(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
+    """The study's exposure groups (`[cohort.groups]`) from its flag columns."""
+    cohort = _cohort_spec(spec)
+    return as_lazy(lf).with_columns(group_expr(n, g, pl.col) for n, g in cohort.groups.items())
 
 
 def derive_age_year(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """`age` (999 -> null), `age_group` (<=55, >55), `year_of_diagnosis` and `year_group`."""
+    """`age` (999 -> null) and `year_of_diagnosis`."""
     lf = as_lazy(lf)
     _require(lf, ["AGE", "YEAR_OF_DIAGNOSIS"], "age and year")
     dictionary = get_dictionary()
-    age = dictionary.field("AGE").usable().cast(pl.Int64)
-    year = dictionary.field("YEAR_OF_DIAGNOSIS").usable().cast(pl.Int64)
     return lf.with_columns(
-        age.alias("age"),
-        pl.when(age <= 55)
-        .then(pl.lit(AGE_GROUPS[0]))
-        .when(age > 55)
-        .then(pl.lit(AGE_GROUPS[1]))
-        .cast(pl.Enum(list(AGE_GROUPS)))
-        .alias("age_group"),
-        year.alias("year_of_diagnosis"),
-        pl.when(year.is_between(2004, 2006))
-        .then(pl.lit(YEAR_GROUPS[0]))
-        .when(year.is_between(2007, 2009))
-        .then(pl.lit(YEAR_GROUPS[1]))
-        .when(year.is_between(2010, 2014))
-        .then(pl.lit(YEAR_GROUPS[2]))
-        .cast(pl.Enum(list(YEAR_GROUPS)))
-        .alias("year_group"),
+        dictionary.field("AGE").usable().cast(pl.Int64).alias("age"),
+        dictionary.field("YEAR_OF_DIAGNOSIS").usable().cast(pl.Int64).alias("year_of_diagnosis"),
     )
+
+
+def derive_bands(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
+    """The study's bands (`[cohort.bands]`): the first level whose condition holds, else null."""
+    from regsurv.cohort.spec import iter_fields
+
+    cohort = _cohort_spec(spec)
+    compiler = ConditionCompiler(cohort.definitions, cohort.options, get_dictionary())
+    lf = as_lazy(lf)
+    columns = []
+    for name, band in cohort.bands.items():
+        value = None
+        for level in band.levels:
+            _require(lf, list(iter_fields(level.where, cohort.definitions)), f"band {name}")
+            cond = compiler.compile(level.where)
+            value = (pl if value is None else value).when(cond).then(pl.lit(level.label))
+        enum = pl.Enum(list(band.labels))
+        columns.append(value.otherwise(pl.lit(None, pl.String)).cast(enum).alias(name))
+    return lf.with_columns(columns) if columns else lf
 
 
 def derive_recodes(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
@@ -199,12 +187,13 @@ def derive_recodes(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
 
 
 def derive_analysis_variables(lf: pl.LazyFrame | pl.DataFrame, spec: Any) -> pl.LazyFrame:
-    """Exactly the analysis columns (`ANALYSIS_COLUMNS`) for every row of `lf`, lazily."""
+    """Exactly the analysis columns (`analysis_columns(spec)`) for every row of `lf`, lazily."""
     lf = as_lazy(lf)
     _require(lf, ["PUF_CASE_ID"], "the analysis variables")
     lf = derive_survival(lf)
-    lf = derive_treatment_flags(lf, spec)
-    lf = derive_treatment_groups(lf)
+    lf = derive_flags(lf, spec)
+    lf = derive_groups(lf, spec)
     lf = derive_age_year(lf)
+    lf = derive_bands(lf, spec)
     lf = derive_recodes(lf, spec)
-    return lf.select(ANALYSIS_COLUMNS)
+    return lf.select(analysis_columns(spec))

@@ -152,6 +152,23 @@ def recode_codes(name: str, options: CohortOptions | None = None) -> list[str]:
     return sorted(get_recode(name, options).mapping)
 
 
+def column_levels(spec: Any) -> dict[str, tuple[str, ...] | None]:
+    """The levels of every categorical analysis column of `spec` (a `CohortSpec`), None for
+    Boolean columns; numeric columns are not listed."""
+    levels: dict[str, tuple[str, ...] | None] = {
+        name: None for name in (*spec.flags, "nodes_clinically_positive")
+    }
+    levels |= {name: g.labels for name, g in spec.groups.items()}
+    levels |= {name: b.labels for name, b in spec.bands.items()}
+    for name in RECODE_NAMES:
+        recode = get_recode(name, spec.options)
+        levels[name] = None if recode.boolean else recode.levels
+    for prefix in ("clinical", "pathologic"):
+        for axis in "TNM":
+            levels[f"{prefix}_{axis.lower()}"] = TNM_LEVELS[axis]
+    return levels
+
+
 def tnm_expr(field: str, axis: str, name: str) -> pl.Expr:
     """AJCC T/N/M category from a registrar TNM code: the c/p prefix is dropped and the first
     digit kept (``p1A`` -> ``1``); X, 88, ``is``, other digits and blank -> null."""
@@ -162,10 +179,14 @@ def tnm_expr(field: str, axis: str, name: str) -> pl.Expr:
     )
 
 
-def reference_levels(options: CohortOptions | None = None) -> dict[str, str]:
-    """Reference level of every categorical analysis variable (for Cox models)."""
-    refs = {"treatment": "SP alone", "treatment8": "SP", "age_group": "<=55"}
-    refs["year_group"] = "2004-2006"
+def reference_levels(spec: Any = None) -> dict[str, str]:
+    """Reference level of every categorical analysis variable (for Cox models): the study's
+    groups and bands (`spec`, a `CohortSpec`), the recodes and the TNM categories."""
+    options = spec.options if spec is not None else None
+    refs: dict[str, str] = {}
+    if spec is not None:
+        refs |= {name: g.reference for name, g in spec.groups.items()}
+        refs |= {name: b.reference for name, b in spec.bands.items()}
     for name in RECODE_NAMES:
         recode = get_recode(name, options)
         if not recode.boolean:

@@ -17,6 +17,7 @@ dictionary (`regsurv.io.dictionary`) when the spec is validated.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -34,7 +35,7 @@ from regsurv.cohort._dictionary import FieldInfo, get_dictionary
 
 BUILTIN_DEFINITIONS = ("radiation_qualifies",)
 RADIATION_FIELDS = ("RAD_TREAT_VOL", "RAD_REGIONAL_DOSE_CGY", "RAD_BOOST_DOSE_CGY")
-REQUIRED_DEFINITIONS = ("definitive_surgery", "metastasectomy", "chemotherapy", "radiation_given")
+COLUMN_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
 _LEAF_OPS = ("in_", "not_in", "between", "ge", "le", "is_blank", "in_recode")
 _OP_NAMES = {"in_": "in"}
 
@@ -162,12 +163,136 @@ class CohortOptions(_Strict):
     area_vintage: Literal["12", "00"] = "12"  # MED_INC_QUAR_xx / NO_HSD_QUAR_xx / UR_CD_03|13
 
 
+class GroupLevel(_Strict):
+    """One level of an exposure group: the flag patterns (flag -> value) that put a row in it."""
+
+    label: str = Field(min_length=1)
+    when: tuple[dict[str, bool], ...] = Field(min_length=1, description="any of these patterns")
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+
+class GroupSpec(_Strict):
+    """`[cohort.groups.NAME]`: an exposure variable built from the flags.
+
+    Either ``levels`` (ordered labelled flag patterns; a flag combination that matches two levels
+    is a study error) or ``combination_of`` (the names of the true flags joined by "+", e.g.
+    "A+B+D"; ``levels`` then lists the labels in display order). A row with an unknown flag,
+    or whose flags match no level, has no group: with ``unassigned = "exclude"`` it leaves the
+    cohort at a flow step of its own; with ``"missing"`` it stays with a missing group.
+    """
+
+    label: str = ""
+    levels: tuple[GroupLevel | str, ...] = Field(min_length=2)
+    combination_of: tuple[str, ...] | None = None
+    reference: str
+    unassigned: Literal["exclude", "missing"] = "exclude"
+    exclusion_label: str | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(lvl if isinstance(lvl, str) else lvl.label for lvl in self.levels)
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """The flags the group reads, in first-use order."""
+        if self.combination_of is not None:
+            return self.combination_of
+        seen: dict[str, None] = {}
+        for level in self.levels:
+            for pattern in level.when:  # type: ignore[union-attr]
+                seen.update(dict.fromkeys(pattern))
+        return tuple(seen)
+
+    def level_of(self, values: dict[str, bool]) -> list[str]:
+        """The levels a complete flag assignment falls in (for the partition check)."""
+        if self.combination_of is not None:
+            label = "+".join(f for f in self.combination_of if values[f])
+            return [label] if label in self.labels else []
+        return [
+            lvl.label  # type: ignore[union-attr]
+            for lvl in self.levels
+            if any(all(values[f] == v for f, v in p.items()) for p in lvl.when)  # type: ignore[union-attr]
+        ]
+
+    def check(self, where: str, flags: dict[str, Any]) -> None:
+        """Levels unique, the reference one of them, flags defined, no flag combination in two
+        levels."""
+        import itertools
+
+        labels = self.labels
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"{where}.levels: a label is listed twice: {list(labels)}")
+        if self.reference not in labels:
+            raise ValueError(f"{where}.reference: {self.reference!r} is not one of {list(labels)}")
+        kinds = {isinstance(lvl, str) for lvl in self.levels}
+        if kinds != {self.combination_of is not None}:
+            raise ValueError(
+                f"{where}.levels: labels (with combination_of) or {{label, when}} tables "
+                "(without), not both"
+            )
+        for flag in self.flags:
+            if flag not in flags:
+                raise ValueError(f"{where}: unknown flag {flag!r}; flags: {', '.join(flags)}")
+        for combo in itertools.product((False, True), repeat=len(self.flags)):
+            values = dict(zip(self.flags, combo, strict=True))
+            hits = self.level_of(values)
+            if len(hits) > 1:
+                shown = ", ".join(f"{f}={str(v).lower()}" for f, v in values.items())
+                raise ValueError(
+                    f"{where}: flags {shown} match two levels, {hits[0]!r} and {hits[1]!r}"
+                )
+        if self.combination_of is not None:
+            possible = {
+                "+".join(f for f, on in zip(self.flags, c, strict=True) if on)
+                for c in itertools.product((False, True), repeat=len(self.flags))
+            }
+            impossible = [lvl for lvl in labels if lvl not in possible]
+            if impossible:
+                raise ValueError(
+                    f"{where}.levels: {impossible[0]!r} is no combination of {list(self.flags)}"
+                )
+
+
+class BandLevel(_Strict):
+    label: str = Field(min_length=1)
+    where: Condition
+
+
+class BandSpec(_Strict):
+    """`[cohort.bands.NAME]`: a categorical variable from conditions on PUF fields (age bands,
+    year bands, recodes): each row gets the first level whose condition holds, else missing."""
+
+    label: str = ""
+    levels: tuple[BandLevel, ...] = Field(min_length=2)
+    reference: str
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(lvl.label for lvl in self.levels)
+
+
 class CohortSpec(_Strict):
-    """`[cohort]`: ordered criteria, named definitions (treatment flags) and options."""
+    """`[cohort]`: ordered criteria, named definitions, options, and the study's variables:
+    flags (Boolean), exposure groups built from them and bands."""
 
     criteria: tuple[CriterionSpec, ...] = Field(min_length=1)
-    definitions: dict[str, Condition]
+    definitions: dict[str, Condition] = Field(default_factory=dict)
     options: CohortOptions = CohortOptions()
+    flags: dict[str, Condition] = Field(default_factory=dict)
+    groups: dict[str, GroupSpec] = Field(default_factory=dict)
+    bands: dict[str, BandSpec] = Field(default_factory=dict)
+    exposure: str | None = Field(
+        None, description="the group counted in the flow; default the first"
+    )
+
+    @property
+    def exposure_group(self) -> str | None:
+        """The group whose sizes the flow shows (`exposure`, else the first group)."""
+        return self.exposure or next(iter(self.groups), None)
 
     @field_validator("criteria")
     @classmethod
@@ -180,10 +305,44 @@ class CohortSpec(_Strict):
         return criteria
 
     @model_validator(mode="after")
+    def _check_variables(self) -> CohortSpec:
+        from regsurv.cohort.derive import BUILTIN_COLUMNS
+
+        taken = set(BUILTIN_COLUMNS)
+        for section in ("flags", "groups", "bands"):
+            for name in getattr(self, section):
+                if not re.fullmatch(COLUMN_NAME, name):
+                    raise ValueError(f"cohort.{section}.{name}: not a valid column name")
+                if name in taken:
+                    raise ValueError(f"cohort.{section}.{name}: the column {name!r} exists already")
+                taken.add(name)
+        for name, group in self.groups.items():
+            group.check(f"cohort.groups.{name}", self.flags)
+        for name, band in self.bands.items():
+            if band.reference not in band.labels:
+                raise ValueError(
+                    f"cohort.bands.{name}.reference: {band.reference!r} is not one of "
+                    f"{list(band.labels)}"
+                )
+            if len(set(band.labels)) != len(band.labels):
+                raise ValueError(f"cohort.bands.{name}.levels: a label is listed twice")
+        if self.exposure is not None and self.exposure not in self.groups:
+            raise ValueError(f"cohort.exposure: {self.exposure!r} is not a group of cohort.groups")
+        return self
+
+    def conditions(self) -> Iterator[tuple[str, Any]]:
+        """Every condition of the cohort with its key path."""
+        for criterion in self.criteria:
+            yield f"cohort.criteria[{criterion.id}].where", criterion.where
+        for section in ("definitions", "flags"):
+            for name, condition in getattr(self, section).items():
+                yield f"cohort.{section}.{name}", condition
+        for name, band in self.bands.items():
+            for level in band.levels:
+                yield f"cohort.bands.{name}.levels[{level.label}].where", level.where
+
+    @model_validator(mode="after")
     def _check_against_dictionary(self) -> CohortSpec:
-        missing = [name for name in REQUIRED_DEFINITIONS if name not in self.definitions]
-        if missing:
-            raise ValueError(f"cohort.definitions lacks {', '.join(missing)}")
         dictionary = get_dictionary()
         bool_options = {
             name for name, value in self.options.model_dump().items() if isinstance(value, bool)
@@ -195,26 +354,30 @@ class CohortSpec(_Strict):
             where = f"cohort.criteria[{criterion.id}]"
             if criterion.when is not None and criterion.when not in bool_options:
                 raise ValueError(f"{where}.when: {criterion.when!r} is not a boolean option")
-            self._check(criterion.where, where + ".where", dictionary, bool_options, ())
-        for name, condition in self.definitions.items():
-            self._check(condition, f"cohort.definitions.{name}", dictionary, bool_options, (name,))
+        for where, condition in self.conditions():
+            chain = (where.rsplit(".", 1)[1],) if where.startswith("cohort.definitions.") else ()
+            self._check(condition, where, dictionary, bool_options, chain)
         return self
 
-    def _check(self, cond, where, dictionary, bool_options, chain) -> None:
+    @staticmethod
+    def _check_leaf(cond: FieldCondition, where: str, dictionary) -> None:
         from regsurv.cohort.recodes import RECODE_NAMES
 
+        info: FieldInfo = dictionary.field(cond.field, where=where)
+        if cond.in_recode is not None and cond.in_recode not in RECODE_NAMES:
+            raise ValueError(f"{where}: unknown recode {cond.in_recode!r}")
+        for values in (cond.in_, cond.not_in):
+            for value in values or ():
+                info.check_code(value, where=where)
+        if (cond.between or cond.ge is not None or cond.le is not None) and not info.numeric:
+            raise ValueError(
+                f"{where}: '{cond.operator}' needs a numeric field; {cond.field} is coded "
+                f"(use in / not_in)"
+            )
+
+    def _check(self, cond, where, dictionary, bool_options, chain) -> None:
         if isinstance(cond, FieldCondition):
-            info: FieldInfo = dictionary.field(cond.field, where=where)
-            if cond.in_recode is not None and cond.in_recode not in RECODE_NAMES:
-                raise ValueError(f"{where}: unknown recode {cond.in_recode!r}")
-            for values in (cond.in_, cond.not_in):
-                for value in values or ():
-                    info.check_code(value, where=where)
-            if (cond.between or cond.ge is not None or cond.le is not None) and not info.numeric:
-                raise ValueError(
-                    f"{where}: '{cond.operator}' needs a numeric field; {cond.field} is coded "
-                    f"(use in / not_in)"
-                )
+            self._check_leaf(cond, where, dictionary)
         elif isinstance(cond, AllOf | AnyOf):
             for i, sub in enumerate(cond.all_of if isinstance(cond, AllOf) else cond.any_of):
                 self._check(sub, f"{where}[{i}]", dictionary, bool_options, chain)
@@ -225,6 +388,8 @@ class CohortSpec(_Strict):
                 raise ValueError(f"{where}: {cond.option!r} is not a boolean cohort option")
         elif isinstance(cond, UseRef):
             if cond.use in BUILTIN_DEFINITIONS:
+                if "radiation_given" not in self.definitions:
+                    raise ValueError(f"{where}: {cond.use!r} needs a definition 'radiation_given'")
                 return
             if cond.use not in self.definitions:
                 raise ValueError(f"{where}: unknown definition {cond.use!r}")
@@ -235,12 +400,9 @@ class CohortSpec(_Strict):
             )
 
     def fields(self) -> tuple[str, ...]:
-        """PUF fields that the criteria and definitions read, in first-use order."""
+        """PUF fields that the criteria, definitions, flags and bands read, in first-use order."""
         seen: dict[str, None] = {}
-        for criterion in self.criteria:
-            for name in iter_fields(criterion.where, self.definitions):
-                seen.setdefault(name)
-        for condition in self.definitions.values():
+        for _, condition in self.conditions():
             for name in iter_fields(condition, self.definitions):
                 seen.setdefault(name)
         return tuple(seen)

@@ -13,7 +13,7 @@ rows = [{ column = "age_group", label = "Age, years" }, { column = "sex", label 
 [tables.trend]
 variable = "year_group"
 outcome = "treatment"
-positive = "Metastasectomy"
+positive = "Yes"
 ```
 
 `TablesSpec.summary_kwargs(id)` and `TrendSpec.kwargs()` give the keyword arguments of

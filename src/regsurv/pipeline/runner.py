@@ -1,8 +1,9 @@
 """Run a study end to end: data → cohort → tables → survival → propensity → matching → report.
 
-`run_study` is the only place that ties the stages together. Each step is a call into a stage's
-library; a step that fails is recorded (`StudyResults.errors`) and the report replaces its
-section with the explanation, instead of stopping the whole run. Reading input and writing
+`run_study` is the only place that ties the stages together: the cohort step, then each analysis
+of the study file (`regsurv.pipeline.analyses`), then the report. An analysis that fails is a
+typed `AnalysisFailure` and the report replaces its section with the explanation, instead of
+stopping the whole run. Reading input and writing
 outputs happen here and in `regsurv.report` only.
 """
 
@@ -14,20 +15,22 @@ import shutil
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
 
+from regsurv.pipeline.analyses import KINDS, AnalysisFailure, StepContext, run_analysis
 from regsurv.pipeline.profiles import Profile, get_profile
 
-#: Exit codes of ``regsurv run`` (documented in its ``--help``; 0 is success).
-EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT = 2, 3, 4, 5
+#: Exit codes of ``regsurv run`` (documented in its ``--help``; 0 is success); EXIT_ANALYSIS
+#: only with ``--strict``, when an analysis could not be computed.
+EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT, EXIT_ANALYSIS = 2, 3, 4, 5, 6
 
 
 class StudyError(Exception):
@@ -49,28 +52,63 @@ class DataSource:
 
 
 @dataclass(slots=True)
+class RunLog:
+    """When the run started and finished and how long each step took (seconds)."""
+
+    started: str
+    finished: str = ""
+    durations: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CohortResult:
+    """The cohort step: the inclusion flow, the analytic cohort and the exposure group sizes."""
+
+    flow: Any
+    cohort: pl.DataFrame
+    group_counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class StudyResults:
-    """Everything a study run computed; `regsurv.report` renders it without computing."""
+    """Everything a study run computed; `regsurv.report` renders it without computing.
+
+    ``analyses`` maps each analysis id to its record (`regsurv.pipeline.analyses`) or its
+    `AnalysisFailure`, in the study file's order.
+    """
 
     spec: Any
     study_path: Path
     profile: Profile
     source: DataSource
     suppress_below: int | None
-    flow: Any = None
-    cohort: pl.DataFrame | None = None
-    group_counts: dict[str, int] = field(default_factory=dict)
-    tables: dict[str, Any] = field(default_factory=dict)
-    trend: Any = None
-    km: dict[str, dict[str, Any]] = field(default_factory=dict)
-    univariable: dict[str, Any] = field(default_factory=dict)
-    multivariable: Any = None
-    propensity: dict[str, Any] = field(default_factory=dict)
-    matching: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    durations: dict[str, float] = field(default_factory=dict)
-    started: str = ""
-    finished: str = ""
+    flow: Any
+    cohort: pl.DataFrame
+    group_counts: Mapping[str, int]
+    analyses: Mapping[str, Any]
+    log: RunLog
+    targets: Mapping[str, Any] | None = None
+
+    @property
+    def failures(self) -> tuple[AnalysisFailure, ...]:
+        return tuple(a for a in self.analyses.values() if a.failed)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Analysis id -> why it could not be computed (the failed analyses only)."""
+        return {f.id: f.message for f in self.failures}
+
+    @property
+    def durations(self) -> dict[str, float]:
+        return self.log.durations
+
+    @property
+    def started(self) -> str:
+        return self.log.started
+
+    @property
+    def finished(self) -> str:
+        return self.log.finished
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -117,20 +155,13 @@ def resolve_source(data: Path | None, layout: Path | None, seed: int) -> DataSou
 
 
 class _Steps:
-    """Times each step, records failures of optional steps, reports progress."""
+    """Times each step and reports progress; a failing required step stops the run."""
 
-    def __init__(self, results: StudyResults, on_step: Callable[[str], None] | None) -> None:
-        self.results = results
+    def __init__(self, log: RunLog, on_step: Callable[[str], None] | None) -> None:
+        self.log = log
         self.on_step = on_step
 
-    def run(
-        self,
-        name: str,
-        fn: Callable[[], Any],
-        *,
-        required: bool = False,
-        exit_code: int = EXIT_INPUT,
-    ) -> Any:
+    def run(self, name: str, fn: Callable[[], Any], *, exit_code: int = EXIT_INPUT) -> Any:
         if self.on_step is not None:
             self.on_step(name)
         start = time.perf_counter()
@@ -138,16 +169,31 @@ class _Steps:
             return fn()
         except StudyError:
             raise
-        except Exception as exc:  # an analysis failed: the report explains it in its section
-            if required:
-                raise StudyError(f"{name}: {exc}", exit_code) from exc
-            self.results.errors[name] = f"{type(exc).__name__}: {exc}"
-            return None
+        except Exception as exc:
+            raise StudyError(f"{name}: {exc}", exit_code) from exc
         finally:
-            self.results.durations[name] = round(time.perf_counter() - start, 4)
+            self.log.durations[name] = round(time.perf_counter() - start, 4)
 
 
-STEPS = ("data", "cohort", "tables", "survival", "cox", "propensity", "matching", "report")
+STEPS = ("data", "cohort", "report")
+
+
+def select_analyses(spec: Any, only: Sequence[str] | None) -> tuple[Any, ...]:
+    """The analyses named in `only` (ids or kinds; None: all), in the study's order, with the
+    iptw analyses a selected matching analysis needs. An unknown name is a usage error."""
+    if not only:
+        return tuple(spec.analyses)
+    ids = {a.id for a in spec.analyses}
+    unknown = [name for name in only if name not in ids and name not in KINDS]
+    if unknown:
+        raise StudyError(
+            f"--only: {unknown[0]!r} is neither an analysis id of the study "
+            f"({', '.join(sorted(ids))}) nor a kind ({', '.join(KINDS)})",
+            EXIT_USAGE,
+        )
+    chosen = {a.id for a in spec.analyses if a.id in only or a.kind in only}
+    chosen |= {a.propensity for a in spec.analyses if a.id in chosen and a.kind == "matching"}
+    return tuple(a for a in spec.analyses if a.id in chosen)
 
 
 def run_study(
@@ -159,12 +205,15 @@ def run_study(
     profile: str = "sas",
     suppress_below: int | None = None,
     force: bool = False,
+    only: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
 ) -> StudyResults:
     """Run the study in `study` (default: the shipped sarcoma study) and write the report.
 
-    Outputs are written to a temporary folder beside `out_dir` and moved into place only when
-    everything succeeded, so a failed run leaves no half-written report.
+    ``only``: analysis ids or kinds to compute (default all). Outputs are written to a
+    temporary folder beside `out_dir` and moved into place only when everything succeeded, so
+    a failed run leaves no half-written report.
     """
     from regsurv.pipeline.spec import load_study
     from regsurv.studies import study_path
@@ -176,34 +225,41 @@ def run_study(
         )
     prof = get_profile(profile)
     spec = load_study(study)
-    missing = [name for name in ("tables", "survival", "report") if getattr(spec, name) is None]
-    if missing:
-        raise StudyError(
-            f"study file lacks the section(s) {missing} that a report needs", EXIT_USAGE
+    selected = select_analyses(spec, only)
+    path = Path(study) if study is not None else study_path()
+    targets = load_targets(spec, path)
+    log = RunLog(started=datetime.now(UTC).isoformat(timespec="seconds"))
+    steps = _Steps(log, on_step)
+    source = steps.run("data", lambda: resolve_source(data, layout, spec.study.seed))
+    cohort = steps.run("cohort", lambda: require_patients(build_study_cohort(spec, source)))
+    context = StepContext(
+        cohort=cohort.cohort,
+        outcome=spec.outcome,
+        profile=prof,
+        seed=spec.study.seed,
+        specs={a.id: a for a in spec.analyses},
+        on_progress=on_progress,
+    )
+    analyses = {}
+    for analysis in selected:
+        analyses[analysis.id] = steps.run(
+            analysis.id, lambda analysis=analysis: run_analysis(context, analysis)
         )
     results = StudyResults(
         spec=spec,
-        study_path=Path(study) if study is not None else study_path(),
+        study_path=path,
         profile=prof,
-        source=None,  # type: ignore[arg-type]
+        source=source,
         suppress_below=suppress_below,
-        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        flow=cohort.flow,
+        cohort=cohort.cohort,
+        group_counts=cohort.group_counts,
+        analyses=MappingProxyType(analyses),
+        log=log,
+        targets=targets,
     )
-    steps = _Steps(results, on_step)
-    results.source = steps.run(
-        "data", lambda: resolve_source(data, layout, spec.study.seed), required=True
-    )
-    steps.run("cohort", lambda: _cohort_step(results), required=True)
-    steps.run("tables", lambda: _tables_step(results))
-    steps.run("survival", lambda: _km_step(results))
-    steps.run("cox", lambda: _cox_step(results))
-    steps.run("propensity", lambda: _propensity_step(results))
-    steps.run("matching", lambda: _matching_step(results))
     steps.run(
-        "report",
-        lambda: _write_outputs(results, out_dir, force=force),
-        required=True,
-        exit_code=EXIT_OUTPUT,
+        "report", lambda: _write_outputs(results, out_dir, force=force), exit_code=EXIT_OUTPUT
     )
     return results
 
@@ -211,232 +267,78 @@ def run_study(
 # -- steps ---------------------------------------------------------------------------------------
 
 
-def _cohort_step(results: StudyResults) -> None:
+def build_study_cohort(spec: Any, source: DataSource) -> CohortResult:
+    """The analytic cohort of `spec` from the PUF of `source` (a lazy scan), with its flow
+    (`regsurv run` and `regsurv cohort` both call this)."""
     from regsurv.cohort import build_cohort, group_counts
+    from regsurv.cohort.derive import check_schema
     from regsurv.io import scan_puf
 
-    lf = scan_puf(results.source.path, layout=results.source.layout)
-    cohort, flow = build_cohort(lf, results.spec.cohort)
-    results.flow = flow
+    lf = scan_puf(source.path, layout=source.layout)
+    try:
+        check_schema(spec.cohort, set(lf.collect_schema().names()), source.path.name)
+    except ValueError as exc:  # the study names a field the data lack: before any row is read
+        raise StudyError(str(exc), EXIT_USAGE) from None
+    cohort, flow = build_cohort(lf, spec.cohort)
     cohort = cohort.collect()
-    results.cohort = cohort
-    results.group_counts = group_counts(cohort)
-    if cohort.height == 0:
+    exposure = spec.cohort.exposure_group
+    counts = group_counts(cohort, exposure) if exposure is not None and cohort.height else {}
+    return CohortResult(flow=flow, cohort=cohort, group_counts=counts)
+
+
+def require_patients(result: CohortResult) -> CohortResult:
+    """`result`, or `EXIT_EMPTY_COHORT` naming the step after which no row remains."""
+    if result.cohort.height == 0:
+        flow = result.flow
+        emptied = next((s for s in flow.steps if s.n_after == 0), None)
+        where = "" if emptied is None else f" after step {emptied.id!r} ({emptied.label})"
         raise StudyError(
-            "the criteria exclude every row: the cohort is empty (see the flow counts)",
+            f"the criteria exclude everyone: 0 of {flow.n_start:,} rows remain{where}",
             EXIT_EMPTY_COHORT,
         )
-
-
-def _tables_step(results: StudyResults) -> None:
-    from regsurv.describe import summary_table, trend_test
-
-    spec = results.spec
-    t = spec.tables
-    for table in t.tables:
-        results.tables[table.id] = summary_table(results.cohort, **t.summary_kwargs(table.id))
-    if t.trend is not None:
-        results.trend = trend_test(results.cohort, **t.trend.kwargs())
-
-
-@contextmanager
-def _unit(results: StudyResults, name: str) -> Iterator[None]:
-    """Record a failure of one analysis unit (a curve, a model) and go on with the others."""
-    try:
-        yield
-    except Exception as exc:  # the report replaces just this unit by the reason
-        results.errors[name] = f"{type(exc).__name__}: {exc}"
-
-
-def _km_step(results: StudyResults) -> None:
-    from regsurv.survival import kaplan_meier, logrank_test
-
-    s = results.spec.survival
-    for curve in s.curves:
-        with _unit(results, f"survival:{curve.id}"):
-            data = results.cohort.filter(pl.col(curve.group).is_not_null())
-            km = kaplan_meier(
-                data,
-                time=s.time,
-                event=s.event,
-                group=curve.group,
-                conf_type=results.profile.conf_type,
-            )
-            results.km[curve.id] = {
-                "curves": km,
-                "median": km.median(),
-                "landmarks": km.at(s.landmarks),
-                "at_risk": km.at(s.at_risk_times),
-                "logrank": logrank_test(data, time=s.time, event=s.event, group=curve.group),
-            }
-
-
-def _cox_step(results: StudyResults) -> None:
-    from regsurv.survival import cox_ph
-
-    s = results.spec.survival
-    ties = results.profile.ties
-    for cov in s.univariable.covariates:
-        ref = {k: v for k, v in s.univariable.reference.items() if k == cov}
-        with _unit(results, f"cox:{cov}"):
-            results.univariable[cov] = cox_ph(
-                results.cohort,
-                time=s.time,
-                event=s.event,
-                covariates=[cov],
-                reference=ref,
-                ties=ties,
-            )
-    with _unit(results, "cox:multivariable"):
-        results.multivariable = cox_ph(
-            results.cohort,
-            time=s.time,
-            event=s.event,
-            covariates=s.multivariable.covariates,
-            reference=s.multivariable.reference,
-            ties=ties,
-        )
-
-
-def _propensity_data(results: StudyResults) -> pl.DataFrame:
-    """Complete cases of the propensity model's columns and the outcome."""
-    ps_spec = results.spec.propensity
-    s = results.spec.survival
-    columns = [ps_spec.treatment, *ps_spec.covariates, *ps_spec.balance_columns, s.time, s.event]
-    return results.cohort.drop_nulls(list(dict.fromkeys(columns)))
-
-
-def _propensity_step(results: StudyResults) -> None:
-    from regsurv.causal import PropensityModel, balance_table, iptw_survival, iptw_weights
-
-    ps_spec = results.spec.propensity
-    s = results.spec.survival
-    data = _propensity_data(results)
-    model = PropensityModel(ps_spec.covariates, reference=ps_spec.reference).fit(
-        data, treatment=ps_spec.treatment
-    )
-    weights = iptw_weights(
-        model.predict_proba(data),
-        data[ps_spec.treatment],
-        classes=model.classes_,
-        estimand=ps_spec.estimand,
-        stabilized=ps_spec.stabilized,
-        normalize=results.profile.normalize_weights and ps_spec.normalize,
-        trim=ps_spec.trim,
-    )
-    results.propensity = {
-        "n_obs": data.height,
-        "n_dropped": results.cohort.height - data.height,
-        "model": model,
-        "weights": weights,
-        "balance": balance_table(
-            data,
-            treatment=ps_spec.treatment,
-            covariates=ps_spec.balance_columns,
-            weights=weights,
-            rule=ps_spec.balance_rule,
-            denominator=ps_spec.balance_denominator,
-            threshold=ps_spec.balance_threshold,
-        ),
-        "survival": iptw_survival(
-            data,
-            time=s.time,
-            event=s.event,
-            treatment=ps_spec.treatment,
-            weights=weights,
-            ties=results.profile.ties,
-            conf_type=results.profile.conf_type,
-        ),
-    }
-
-
-def _matching_step(results: StudyResults) -> None:
-    from regsurv.causal import (
-        PropensityModel,
-        match_nearest,
-        match_triplets,
-        matched_balance,
-        matched_survival,
-    )
-
-    ps_spec = results.spec.propensity
-    m_spec = results.spec.matching
-    s = results.spec.survival
-    treatment = m_spec.treatment or ps_spec.treatment
-    covariates = m_spec.covariates or ps_spec.covariates
-    data = _propensity_data(results)
-    seed = results.spec.study.seed
-    random_state = m_spec.random_state if m_spec.random_state is not None else seed
-    if m_spec.method == "nearest":  # two groups: [control, treated]
-        if m_spec.groups is None:
-            raise ValueError("[matching] method 'nearest' needs groups = [control, treated]")
-        data = data.filter(pl.col(treatment).cast(pl.String).is_in(list(m_spec.groups)))
-        data = data.with_columns(pl.col(treatment).cast(pl.String).cast(pl.Enum(m_spec.groups)))
-    model = PropensityModel(covariates, reference=ps_spec.reference).fit(data, treatment=treatment)
-    ps, groups = model.predict_proba(data), data[treatment]
-    if m_spec.method == "nearest":
-        matching = match_nearest(
-            ps,
-            groups,
-            classes=model.classes_,
-            caliper=m_spec.caliper,
-            caliper_scale=m_spec.caliper_scale,
-            distance=m_spec.distance,
-            ratio=m_spec.ratio,
-            replace=m_spec.replace,
-            order=m_spec.order,
-            random_state=random_state,
-        )
-    else:
-        matching = match_triplets(
-            ps,
-            groups,
-            classes=model.classes_,
-            caliper=m_spec.caliper,
-            reference_group=m_spec.reference_group,
-            method=m_spec.method,
-            order=m_spec.order,
-            n_candidates=m_spec.n_candidates,
-            n_clusters=m_spec.n_clusters,
-            random_state=random_state,
-        )
-    results.matching = {
-        "matching": matching,
-        "balance": matched_balance(
-            data,
-            matching,
-            treatment=treatment,
-            covariates=ps_spec.balance_columns,
-            rule=m_spec.balance_rule,
-            denominator=m_spec.balance_denominator,
-            threshold=m_spec.balance_threshold,
-        ),
-        "survival": matched_survival(
-            data,
-            matching,
-            time=s.time,
-            event=s.event,
-            treatment=treatment,
-            reference=m_spec.survival_reference,
-            ties=results.profile.ties,
-        ),
-    }
+    return result
 
 
 # -- outputs -------------------------------------------------------------------------------------
 
 
-def load_targets(results: StudyResults) -> dict[str, Any] | None:
-    """The published figures named by the study's `[report] targets`, if any."""
-    name = results.spec.report.targets
+def load_targets(spec: Any, study_file: Path) -> dict[str, Any] | None:
+    """The published figures named by the study's `[report] targets` (a path relative to the
+    study file), if any. A missing or invalid targets file is a study error."""
+    name = spec.report.targets
     if not name:
         return None
-    path = results.study_path.parent / name
-    if not path.is_file():
-        results.errors["paper_comparison"] = f"targets file {path} not found"
-        return None
-    with path.open("rb") as f:
-        return tomllib.load(f)
+    path = Path(study_file).parent / name
+    try:
+        with path.open("rb") as f:
+            targets = tomllib.load(f)
+    except FileNotFoundError:
+        raise StudyError(f"report.targets: file {path} not found", EXIT_USAGE) from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise StudyError(f"report.targets: {path}: {exc}", EXIT_USAGE) from None
+    _check_targets(targets, spec, path)
+    return targets
+
+
+def _check_targets(targets: dict[str, Any], spec: Any, path: Path) -> None:
+    """Every [[compare]] block names an analysis of the study (or "cohort") and a known kind."""
+    from regsurv.report.comparison import COMPARISONS
+
+    ids = {a.id for a in spec.analyses} | {"cohort"}
+    for i, block in enumerate(targets.get("compare", ())):
+        where = f"{path.name}: compare[{i}]"
+        if block.get("analysis") not in ids:
+            raise StudyError(
+                f"{where}.analysis: {block.get('analysis')!r} is not an analysis id of the study",
+                EXIT_USAGE,
+            )
+        if block.get("kind") not in COMPARISONS:
+            raise StudyError(
+                f"{where}.kind: {block.get('kind')!r} is not one of {', '.join(COMPARISONS)}",
+                EXIT_USAGE,
+            )
+        if not isinstance(block.get("items"), list):
+            raise StudyError(f"{where}.items: a list of {{selector, paper}} tables", EXIT_USAGE)
 
 
 def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:
@@ -480,10 +382,10 @@ def _write_outputs(results: StudyResults, out_dir: Path, *, force: bool) -> None
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         start = time.perf_counter()
-        write_report(results, tmp, targets=load_targets(results))
+        write_report(results, tmp, targets=results.targets)
         # the manifest is written inside the report step, so it records the report's own time
         results.durations["report"] = round(time.perf_counter() - start, 4)
-        results.finished = datetime.now(UTC).isoformat(timespec="seconds")
+        results.log.finished = datetime.now(UTC).isoformat(timespec="seconds")
         text = results.study_path.read_text(encoding="utf-8")
         (tmp / "manifest.json").write_text(
             json.dumps(manifest(results, text), indent=1), encoding="utf-8"

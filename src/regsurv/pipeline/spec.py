@@ -1,23 +1,28 @@
 """The study file: one TOML document validated by `StudySpec` (unknown keys are errors).
 
-Each section is owned by the stage that uses it (docs/contracts.md, "Study file"); this module
-assembles them. `load_study` turns any validation failure into a one-line ValueError naming the
-key path, e.g. ``cohort.criteria[adult].where: field 'AGEE' is not in the PUF dictionary``.
+``[study]``, ``[cohort]`` (owned by `regsurv.cohort`), ``[outcome]``, the list ``[[analyses]]``
+(one entry per table, figure or model; `regsurv.pipeline.analyses.KINDS`) and ``[report]``.
+`load_study` turns any validation failure into a one-line ValueError naming the key path,
+e.g. ``cohort.criteria[adult].where: field 'AGEE' is not in the PUF dictionary``.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from regsurv.causal.matching_spec import MatchingSpec
-from regsurv.causal.spec import PropensitySpec
 from regsurv.cohort.spec import CohortSpec
-from regsurv.describe.spec import TablesSpec
-from regsurv.pipeline.sections import ReportSpec, SurvivalSpec
+from regsurv.pipeline.analyses import KINDS, OutcomeSpec
+from regsurv.pipeline.sections import ReportSpec
 from regsurv.studies import study_path
+
+AnalysisSpec = Annotated[
+    Union[tuple(kind.spec for kind in KINDS.values())],  # noqa: UP007 (built from the registry)
+    Field(discriminator="kind"),
+]
 
 
 class StudyInfo(BaseModel):
@@ -39,11 +44,76 @@ class StudySpec(BaseModel):
 
     study: StudyInfo
     cohort: CohortSpec
-    tables: TablesSpec | None = None
-    propensity: PropensitySpec | None = None
-    matching: MatchingSpec | None = None
-    survival: SurvivalSpec | None = None
-    report: ReportSpec | None = None
+    outcome: OutcomeSpec = OutcomeSpec()
+    analyses: tuple[AnalysisSpec, ...] = ()
+    report: ReportSpec
+
+    @model_validator(mode="after")
+    def _ids_and_links(self) -> StudySpec:
+        seen: dict[str, str] = {}
+        for i, analysis in enumerate(self.analyses):
+            keys = [analysis.id, *(getattr(analysis, k, None) or () for k in ("table",))]
+            for key in (k for k in keys if isinstance(k, str)):
+                if key in seen:
+                    raise ValueError(f"analyses[{analysis.id}]: id {key!r} is used twice")
+                seen[key] = analysis.kind
+            link = getattr(analysis, "propensity", None)
+            if link is not None and seen.get(link) != "iptw":
+                raise ValueError(
+                    f"analyses[{analysis.id}].propensity: {link!r} is not the id of an earlier "
+                    f"iptw analysis (analysis {i + 1})"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> StudySpec:
+        """Every column, level and reference level an analysis names exists in the cohort."""
+        from regsurv.cohort import analysis_columns
+        from regsurv.cohort.recodes import column_levels
+
+        columns = set(analysis_columns(self.cohort))
+        levels = column_levels(self.cohort)
+        for key in ("time", "event"):
+            if getattr(self.outcome, key) not in columns:
+                raise ValueError(
+                    f"outcome.{key}: {getattr(self.outcome, key)!r} is not an analysis column"
+                )
+        for analysis in self.analyses:
+            where = f"analyses[{analysis.id}]"
+            for column in analysis.columns():
+                if column not in columns:
+                    raise ValueError(f"{where}: {column!r} is not an analysis column")
+            for column, level in _named_levels(analysis, self):
+                known = levels.get(column)
+                if column not in columns:
+                    raise ValueError(f"{where}.reference: {column!r} is not an analysis column")
+                if known is not None and level not in known:
+                    raise ValueError(
+                        f"{where}: {level!r} is not a level of {column} ({', '.join(known)})"
+                    )
+        return self
+
+    def analysis(self, analysis_id: str) -> Any:
+        """The analysis spec with this id."""
+        for analysis in self.analyses:
+            if analysis.id == analysis_id:
+                return analysis
+        raise KeyError(analysis_id)
+
+
+def _named_levels(analysis: Any, study: StudySpec) -> list[tuple[str, str]]:
+    """(column, level) pairs an analysis names: references, table levels, trend positive,
+    matching groups and reference group."""
+    pairs = list(analysis.references().items())
+    for row in getattr(analysis, "rows", ()):
+        pairs += [(row.column, str(level)) for level in row.levels or ()]
+    if analysis.kind == "trend" and analysis.positive is not None:
+        pairs.append((analysis.outcome, analysis.positive))
+    if analysis.kind == "matching":
+        treatment = analysis.treatment or study.analysis(analysis.propensity).treatment
+        named = [*(analysis.groups or ()), analysis.survival_reference, analysis.reference_group]
+        pairs += [(treatment, level) for level in named if level is not None]
+    return pairs
 
 
 def _location(loc: tuple, raw: dict) -> str:
@@ -53,6 +123,8 @@ def _location(loc: tuple, raw: dict) -> str:
     for part in loc:
         if str(part).startswith("function-"):
             continue
+        if isinstance(node, dict) and node.get("kind") == part and part not in node:
+            continue  # the tag of a discriminated union
         if isinstance(part, int) and isinstance(node, list) and part < len(node):
             node = node[part]
             name = node.get("id") if isinstance(node, dict) else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from regsurv.report.build import build_document
+from regsurv.report.build import RENDERERS, build_document
 from regsurv.report.document import Document
 from regsurv.report.docx import write_docx
 from regsurv.report.format import Suppressor
@@ -16,6 +16,7 @@ from regsurv.report.html import render_html, write_html
 from regsurv.report.results_json import results_to_json
 
 __all__ = [
+    "RENDERERS",
     "Document",
     "Suppressor",
     "build_document",
@@ -39,5 +40,8 @@ def write_report(results: Any, out_dir: Path, *, targets: dict[str, Any] | None 
             suppressor.frame(table.tidy).write_csv(tables / f"{table.key}.csv")
     write_html(doc, out_dir / "report.html")
     write_docx(doc, out_dir / "report.docx")
-    (out_dir / "results.json").write_text(results_to_json(results, suppressor), encoding="utf-8")
+    (out_dir / "results.json").write_text(
+        results_to_json(results, suppressor, {kind: r.to_json for kind, r in RENDERERS.items()}),
+        encoding="utf-8",
+    )
     return doc

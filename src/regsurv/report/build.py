@@ -2,16 +2,20 @@
 
 Nothing here computes a statistic: numbers come from the result objects (`to_frame()`,
 `median()`, `at()`), and this module only selects, orders, formats and suppresses them.
+Each analysis record is rendered by the `RENDERERS` entry of its ``kind`` (a section renderer
+and its ``results.json`` writer); the section id and title are the analysis's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from regsurv.report import results_json as rj
 from regsurv.report.comparison import paper_comparison
 from regsurv.report.document import Document, Figure, Paragraph, Section, Table
 from regsurv.report.figures import KaplanMeierDisplay, save_figure
@@ -27,17 +31,17 @@ def _figure(display: Any, directory: Path, key: str, title: str, caption: str = 
     return Figure(key=key, title=title, png=png, svg=svg, caption=caption)
 
 
-def _failed(section: Section, results: Any, step: str, sup: Suppressor) -> bool:
-    """Replace a section's content by the reason its step failed; True when it did."""
-    if step in results.errors:
-        section.add(
-            Paragraph(
-                f"This analysis could not be computed: {sup.text(results.errors[step])}",
-                "warning",
-            )
-        )
-        return True
-    return False
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """What a renderer reads besides its record: the run, the figure folder, the suppressor."""
+
+    results: Any
+    figures: Path
+    sup: Suppressor
+
+    @property
+    def profile_note(self) -> str:
+        return self.results.profile.note()
 
 
 def _warnings(section: Section, *sources: Any) -> None:
@@ -48,6 +52,14 @@ def _warnings(section: Section, *sources: Any) -> None:
                 seen.append(w)
     for w in seen:
         section.add(Paragraph(f"Warning: {w}", "warning"))
+
+
+def _failure_section(s: Section, failure: Any, ctx: RenderContext) -> None:
+    s.add(
+        Paragraph(
+            f"This analysis could not be computed: {ctx.sup.text(failure.message)}", "warning"
+        )
+    )
 
 
 # -- cohort --------------------------------------------------------------------------------------
@@ -97,7 +109,7 @@ def _relabel_flow_counts(display: Any, sup: Suppressor) -> None:
         text.set_text(sup.text(text.get_text()))
 
 
-# -- descriptive tables --------------------------------------------------------------------------
+# -- per-table formatting ---------------------------------------------------------------------
 
 
 def _summary_table(key: str, title: str, table: Any, sup: Suppressor, profile_note: str) -> Table:
@@ -133,7 +145,8 @@ def _summary_table(key: str, title: str, table: Any, sup: Suppressor, profile_no
         kind = sub["kind"][0] if sub.height else "categorical"
         for level in dict.fromkeys(sub["level"].to_list()):
             cells = {
-                r["group"]: r for r in sub.filter(pl.col("level") == level).iter_rows(named=True)
+                r["group"]: r
+                for r in sub.filter(pl.col("level").eq_missing(level)).iter_rows(named=True)
             }
             out = []
             for g in ["Overall", *table.groups]:
@@ -166,60 +179,11 @@ def _summary_table(key: str, title: str, table: Any, sup: Suppressor, profile_no
     )
 
 
-def _tables_section(doc: Document, results: Any, sup: Suppressor) -> None:
-    spec = results.spec.tables
-    for definition in spec.tables:
-        s = doc.section(
-            definition.id, f"{definition.id.replace('table', 'Table ')}. {definition.title}"
-        )
-        if _failed(s, results, "tables", sup) or definition.id not in results.tables:
-            continue
-        table = results.tables[definition.id]
-        s.add(_summary_table(definition.id, s.title, table, sup, results.profile.note()))
-        _warnings(s, table)
-    if results.trend is not None:
-        _trend_section(doc, results, sup)
-
-
-def _trend_section(doc: Document, results: Any, sup: Suppressor) -> None:
-    trend = results.trend
-    s = doc.section("utilization", "Utilization over time (row percentages and trend test)")
-    frame = trend.to_frame()
-    rows = tuple(
-        (
-            str(r["level"]),
-            sup.count(r["n_obs"]),
-            sup.count(r["n_events"]),
-            "" if sup.hides(r["n_events"]) else f"{r['row_percent']:.1f}",
-        )
-        for r in frame.iter_rows(named=True)
-    )
-    positive = results.spec.tables.trend.positive or trend.outcome
-    s.add(
-        Table(
-            key="utilization_trend",
-            title=f"{positive}: share of each period's patients (row %)",
-            header=(trend.variable, "Patients", positive, "Row %"),
-            rows=rows,
-            note=(
-                f"{trend.method}: chi-square {fmt_num(trend.statistic, 2)}, df {trend.df:g}, "
-                f"p = {fmt_p(trend.p_value)}. Row percentages answer 'how often was it used in "
-                "each period'; the column percentages of Table 1 answer 'when were its patients "
-                "treated'."
-            ),
-            tidy=frame,
-        )
-    )
-
-
-# -- survival ------------------------------------------------------------------------------------
-
-
 def _km_summary(
-    key: str, title: str, km: dict[str, Any], landmarks: Sequence[float], sup: Suppressor, note: str
+    key: str, title: str, km: Any, landmarks: Sequence[float], sup: Suppressor, note: str
 ) -> Table:
-    med = km["median"]
-    lm = km["landmarks"]
+    med = km.median
+    lm = km.landmarks
     header = (
         "Group",
         "N",
@@ -257,7 +221,7 @@ def _km_summary(
                 *(["<suppressed>"] * len(landmarks) if hidden else cells),
             )
         )
-    lr = km["logrank"]
+    lr = km.logrank
     tidy = med.join(
         lm.select("group", "time", "estimate", "conf_low", "conf_high").pivot(
             on="time", index="group", values=["estimate", "conf_low", "conf_high"]
@@ -284,33 +248,9 @@ def _km_summary(
     )
 
 
-def _survival_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -> None:
-    s_spec = results.spec.survival
-    note = (
-        f"Kaplan–Meier estimates; {results.profile.conf_type} confidence intervals "
-        f"(Greenwood variance); medians by Brookmeyer–Crowley. {results.profile.note()}"
-    )
-    for curve in s_spec.curves:
-        s = doc.section(curve.id, curve.title)
-        if _failed(s, results, f"survival:{curve.id}", sup) or curve.id not in results.km:
-            continue
-        km = results.km[curve.id]
-        display = KaplanMeierDisplay(
-            curves=km["curves"].to_frame(),
-            at_risk=km["at_risk"].select("group", "time", "n_risk"),
-            title=curve.title,
-            xlabel=s_spec.time_label,
-            groups=list(km["curves"].keys()),
-            suppressor=sup,
-        ).plot()
-        s.add(_figure(display, figures, curve.id, curve.title, "Shaded: 95% confidence bands."))
-        s.add(_km_summary(curve.table, curve.table_title, km, s_spec.landmarks, sup, note))
-        _warnings(s, km["curves"], km["logrank"])
-
-
 def _variable_labels(results: Any) -> dict[str, str]:
     """Display labels of analysis columns: the study's table labels, else the column name."""
-    tables = results.spec.tables.tables if results.spec.tables is not None else ()
+    tables = [a for a in results.spec.analyses if a.kind == "summary_table"]
     return {row.column: row.label for t in tables for row in t.rows if row.label}
 
 
@@ -372,7 +312,7 @@ def _levels(cohort: pl.DataFrame, columns: Sequence[str]) -> dict[str, list[str]
     return out
 
 
-def _cox_note(result: Any, results: Any, sup: Suppressor) -> str:
+def _cox_note(result: Any, profile_note: str, sup: Suppressor) -> str:
     tests = result.tests
     lr = tests.get("likelihood_ratio") or {}
     parts = [
@@ -386,74 +326,8 @@ def _cox_note(result: Any, results: Any, sup: Suppressor) -> str:
             f"{lr.get('df')}, p = {fmt_p(lr.get('p_value'))}."
         )
     parts.append("Wald 95% CIs and p-values." + (" Robust SE." if result.robust else ""))
-    parts.append(results.profile.note())
+    parts.append(profile_note)
     return " ".join(parts)
-
-
-def _cox_section(doc: Document, results: Any, sup: Suppressor) -> None:
-    s_spec = results.spec.survival
-    labels = _variable_labels(results)
-    s = doc.section("supp_table4", "Supplementary Table 4. Univariable Cox models")
-    failed_models = {
-        k.split(":", 1)[1]: v for k, v in results.errors.items() if k.startswith("cox:")
-    }
-    failed_models.pop("multivariable", None)
-    if results.univariable or failed_models:
-        rows: list[tuple[str, ...]] = []
-        heads: set[int] = set()
-        levels = _levels(results.cohort, s_spec.univariable.covariates)
-        tidy = []
-        for cov in s_spec.univariable.covariates:
-            if cov in failed_models:
-                heads.add(len(rows))
-                rows.append(
-                    (_label(cov, labels), f"not estimated: {sup.text(failed_models[cov])}", "", "")
-                )
-                continue
-            res = results.univariable[cov]
-            r, h = _cox_rows(res, [cov], s_spec.univariable.reference, levels, labels)
-            heads |= {i + len(rows) for i in h}
-            rows += [(*row, sup.count(res.n_obs) if i in h else "") for i, row in enumerate(r)]
-            tidy.append(
-                res.to_frame().with_columns(
-                    pl.lit(cov).alias("model"), pl.lit(res.n_obs).alias("n_obs")
-                )
-            )
-        s.add(
-            Table(
-                key="supp_table4",
-                title=s.title,
-                header=("Variable", "HR (95% CI)", "p-value", "N"),
-                rows=tuple(rows),
-                heading_rows=frozenset(heads),
-                tidy=pl.concat(tidy) if tidy else None,
-                note=f"One Cox model per variable, complete cases of that variable; "
-                f"{results.profile.ties} ties. {results.profile.note()}",
-            )
-        )
-        _warnings(s, *results.univariable.values())
-    s = doc.section("table3", "Table 3. Multivariable Cox model for overall survival")
-    if not _failed(s, results, "cox:multivariable", sup) and results.multivariable is not None:
-        mv = results.multivariable
-        levels = _levels(results.cohort, s_spec.multivariable.covariates)
-        rows, heads = _cox_rows(
-            mv, s_spec.multivariable.covariates, s_spec.multivariable.reference, levels, labels
-        )
-        s.add(
-            Table(
-                key="table3",
-                title=s.title,
-                header=("Variable", "HR (95% CI)", "p-value"),
-                rows=tuple(rows),
-                heading_rows=frozenset(heads),
-                tidy=mv.to_frame(),
-                note=_cox_note(mv, results, sup),
-            )
-        )
-        _warnings(s, mv)
-
-
-# -- propensity and matching ---------------------------------------------------------------------
 
 
 def _balance_table(key: str, title: str, balance: Any, after_label: str) -> Table:
@@ -506,71 +380,197 @@ def _hr_table(key: str, title: str, cox: Any, note: str) -> Table:
     )
 
 
-def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -> None:
-    from regsurv.report.love_plot import LovePlotDisplay
+# -- renderers by analysis kind ------------------------------------------------------------------
 
-    s = doc.section("supp_table5", "Propensity score analysis: IPTW (Supplementary Table 5)")
-    if _failed(s, results, "propensity", sup) or not results.propensity:
-        return
-    p = results.propensity
-    spec = results.spec.propensity
-    s.add(
-        Paragraph(
-            f"Multinomial logistic propensity model of {spec.treatment} on "
-            f"{', '.join(spec.covariates)} (exact maximum likelihood, {p['model'].n_iter_} Newton "
-            f"iterations); complete cases: {sup.count(p['n_obs'])} patients "
-            f"({sup.count(p['n_dropped'])} with a missing covariate left out). Weights: "
-            f"{p['weights'].method}."
+
+def _render_summary_table(s: Section, a: Any, ctx: RenderContext) -> None:
+    s.add(_summary_table(a.spec.id, a.spec.title, a.table, ctx.sup, ctx.profile_note))
+    _warnings(s, a.table)
+
+
+def _render_trend(s: Section, a: Any, ctx: RenderContext) -> None:
+    trend, sup = a.trend, ctx.sup
+    frame = trend.to_frame()
+    rows = tuple(
+        (
+            str(r["level"]),
+            sup.count(r["n_obs"]),
+            sup.count(r["n_events"]),
+            "" if sup.hides(r["n_events"]) else f"{r['row_percent']:.1f}",
         )
+        for r in frame.iter_rows(named=True)
     )
-    s.add(
-        _balance_table(
-            "supp_table5",
-            "Supplementary Table 5. Covariate balance before and after IPTW",
-            p["balance"],
-            "after IPTW",
-        )
-    )
-    love = LovePlotDisplay(balance=p["balance"], title="Covariate balance (IPTW)").plot()
-    s.add(_figure(love, figures, "love_plot_iptw", "Love plot: |SMD| before and after IPTW"))
-    summary = p["weights"].summary()
+    positive = a.spec.positive or trend.outcome
     s.add(
         Table(
-            key="iptw_weights",
-            title="IPTW weights by group",
-            header=("Group", "N", "Sum", "Mean", "SD", "Min", "Max", "ESS (Kish)"),
-            rows=tuple(
-                (
-                    r["group"],
-                    sup.count(r["n"]),
-                    "—" if sup.hides(r["n"]) else fmt_num(r["sum"], 1),
-                    fmt_num(r["mean"], 3),
-                    fmt_num(r["sd"], 3),
-                    fmt_num(r["min"], 3),
-                    fmt_num(r["max"], 3),
-                    "—" if sup.hides(r["n"]) else fmt_num(r["ess_kish"], 1),
-                )
-                for r in summary.iter_rows(named=True)
+            key=f"{a.spec.id}_trend",
+            title=f"{positive}: share of each period's patients (row %)",
+            header=(trend.variable, "Patients", positive, "Row %"),
+            rows=rows,
+            note=(
+                f"{trend.method}: chi-square {fmt_num(trend.statistic, 2)}, df {trend.df:g}, "
+                f"p = {fmt_p(trend.p_value)}. Row percentages answer 'how often was it used in "
+                "each period'; the column percentages of a summary table answer 'when were its "
+                "patients treated'."
             ),
-            tidy=sup.mask_groups(
-                summary,
-                [g for g, n in zip(summary["group"], summary["n"], strict=True) if sup.hides(n)],
-            ),
-            note="Effective sample size (Kish): (Σw)²/Σw².",
+            tidy=frame,
         )
     )
-    surv = p["survival"]
+
+
+def _render_km(s: Section, km: Any, ctx: RenderContext) -> None:
+    spec = km.spec
+    note = (
+        f"Kaplan–Meier estimates; {km.curves.conf_type} confidence intervals "
+        f"(Greenwood variance); medians by Brookmeyer–Crowley. {ctx.profile_note}"
+    )
+    display = KaplanMeierDisplay(
+        curves=km.curves.to_frame(),
+        at_risk=km.at_risk.select("group", "time", "n_risk"),
+        title=spec.title,
+        xlabel=km.time_label,
+        groups=list(km.curves.keys()),
+        suppressor=ctx.sup,
+    ).plot()
+    s.add(_figure(display, ctx.figures, spec.id, spec.title, "Shaded: 95% confidence bands."))
+    s.add(_km_summary(spec.table, spec.table_title, km, km.landmark_times, ctx.sup, note))
+    _warnings(s, km.curves, km.logrank)
+
+
+def _render_cox_univariable(s: Section, a: Any, ctx: RenderContext) -> None:
+    spec, sup = a.spec, ctx.sup
+    labels = _variable_labels(ctx.results)
+    rows: list[tuple[str, ...]] = []
+    heads: set[int] = set()
+    levels = _levels(ctx.results.cohort, spec.covariates)
+    tidy = []
+    for cov in spec.covariates:
+        if cov in a.failures:
+            heads.add(len(rows))
+            rows.append(
+                (_label(cov, labels), f"not estimated: {sup.text(a.failures[cov])}", "", "")
+            )
+            continue
+        res = a.models[cov]
+        r, h = _cox_rows(res, [cov], spec.reference, levels, labels)
+        heads |= {i + len(rows) for i in h}
+        rows += [(*row, sup.count(res.n_obs) if i in h else "") for i, row in enumerate(r)]
+        tidy.append(
+            res.to_frame().with_columns(
+                pl.lit(cov).alias("model"), pl.lit(res.n_obs).alias("n_obs")
+            )
+        )
+    s.add(
+        Table(
+            key=spec.id,
+            title=spec.title,
+            header=("Variable", "HR (95% CI)", "p-value", "N"),
+            rows=tuple(rows),
+            heading_rows=frozenset(heads),
+            tidy=pl.concat(tidy) if tidy else None,
+            note=f"One Cox model per variable, complete cases of that variable; "
+            f"{a.ties} ties. {ctx.profile_note}",
+        )
+    )
+    _warnings(s, *a.models.values())
+
+
+def _render_cox(s: Section, a: Any, ctx: RenderContext) -> None:
+    spec, mv = a.spec, a.model
+    levels = _levels(ctx.results.cohort, spec.covariates)
+    rows, heads = _cox_rows(
+        mv, spec.covariates, spec.reference, levels, _variable_labels(ctx.results)
+    )
+    s.add(
+        Table(
+            key=spec.id,
+            title=spec.title,
+            header=("Variable", "HR (95% CI)", "p-value"),
+            rows=tuple(rows),
+            heading_rows=frozenset(heads),
+            tidy=mv.to_frame(),
+            note=_cox_note(mv, ctx.profile_note, ctx.sup),
+        )
+    )
+    _warnings(s, mv)
+
+
+def _weights_table(key: str, weights: Any, sup: Suppressor) -> Table:
+    summary = weights.summary()
+    return Table(
+        key=key,
+        title="IPTW weights by group",
+        header=("Group", "N", "Sum", "Mean", "SD", "Min", "Max", "ESS (Kish)"),
+        rows=tuple(
+            (
+                r["group"],
+                sup.count(r["n"]),
+                "—" if sup.hides(r["n"]) else fmt_num(r["sum"], 1),
+                fmt_num(r["mean"], 3),
+                fmt_num(r["sd"], 3),
+                fmt_num(r["min"], 3),
+                fmt_num(r["max"], 3),
+                "—" if sup.hides(r["n"]) else fmt_num(r["ess_kish"], 1),
+            )
+            for r in summary.iter_rows(named=True)
+        ),
+        tidy=sup.mask_groups(
+            summary,
+            [g for g, n in zip(summary["group"], summary["n"], strict=True) if sup.hides(n)],
+        ),
+        note="Effective sample size (Kish): (Σw)²/Σw².",
+    )
+
+
+def _bootstrap_table(key: str, boot: Any) -> Table:
+    frame = boot.to_frame()
+    return Table(
+        key=key,
+        title="IPTW hazard ratios: percentile bootstrap confidence intervals",
+        header=("Group (vs reference)", "HR (bootstrap 95% CI)"),
+        rows=tuple(
+            (
+                r["term"].split(":", 1)[-1],
+                fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
+            )
+            for r in frame.iter_rows(named=True)
+        ),
+        tidy=frame,
+        note=f"{boot.method}; {boot.n_failed} failed replicates left out.",
+    )
+
+
+def _render_iptw(s: Section, p: Any, ctx: RenderContext) -> None:
+    from regsurv.report.love_plot import LovePlotDisplay
+
+    spec, sup, key = p.spec, ctx.sup, p.spec.id
+    s.add(
+        Paragraph(
+            f"{'Multinomial logistic' if len(p.model.classes_) > 2 else 'Logistic'} propensity "
+            f"model of {spec.treatment} on "
+            f"{', '.join(spec.covariates)} (exact maximum likelihood, {p.model.n_iter_} Newton "
+            f"iterations); complete cases: {sup.count(p.n_obs)} patients "
+            f"({sup.count(p.n_dropped)} with a missing covariate left out). Weights: "
+            f"{p.weights.method}."
+        )
+    )
+    balance_key = spec.balance_table or f"{key}_balance"
+    s.add(_balance_table(balance_key, spec.balance_title, p.balance, "after IPTW"))
+    love = LovePlotDisplay(balance=p.balance, title="Covariate balance (IPTW)").plot()
+    s.add(_figure(love, ctx.figures, f"love_plot_{key}", "Love plot: |SMD| before and after IPTW"))
+    s.add(_weights_table(f"{key}_weights", p.weights, sup))
+    surv = p.survival
     display = KaplanMeierDisplay(
         curves=surv.curves.to_frame(),
         title="IPTW-weighted overall survival",
-        xlabel=results.spec.survival.time_label,
+        xlabel=p.time_label,
         suppressor=sup,
     ).plot()
     s.add(
         _figure(
             display,
-            figures,
-            "km_iptw",
+            ctx.figures,
+            f"km_{key}",
             "IPTW-weighted Kaplan–Meier curves",
             "Robust (infinitesimal jackknife) confidence bands.",
         )
@@ -586,87 +586,95 @@ def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppres
     )
     s.add(
         _hr_table(
-            "iptw_cox",
+            f"{key}_cox",
             "IPTW-weighted Cox model",
             surv.cox,
-            f"{surv.method}.{lr_text} {results.profile.note()}",
+            f"{surv.method}.{lr_text} {ctx.profile_note}",
         )
     )
-    _warnings(s, p["model"], p["weights"], p["balance"], surv)
+    if p.bootstrap is not None:
+        s.add(_bootstrap_table(f"{key}_bootstrap", p.bootstrap))
+    _warnings(s, p.model, p.weights, p.balance, surv, p.bootstrap)
 
 
-def _matching_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -> None:
+def _matching_text(matching: Any, sup: Suppressor) -> str:
+    caliper = (
+        "no caliper"
+        if matching.caliper is None
+        else f"caliper {matching.caliper:.4g}"
+        + (f", scale {matching.caliper_scale}" if matching.caliper_scale else "")
+    )
+    per_arm = ", ".join(f"{g} {sup.count(n)}" for g, n in matching.n_matched().items())
+    unmatched = ", ".join(f"{g} {sup.count(n)}" for g, n in matching.n_unmatched.items())
+    return (
+        f"Matched sets: {sup.count(matching.n_sets)} ({matching.method}, {caliper}). "
+        f"Patients per arm: {per_arm}. Unmatched: {unmatched}."
+    )
+
+
+def _render_matching(s: Section, m: Any, ctx: RenderContext) -> None:
     from regsurv.report.love_plot import LovePlotDisplay
 
-    s = doc.section("matching", "Propensity score matching (three groups)")
-    if _failed(s, results, "matching", sup) or not results.matching:
-        return
-    m = results.matching
-    matching = m["matching"]
-    counts = matching.n_matched()
-    s.add(
-        Paragraph(
-            f"Matched sets: {sup.count(matching.n_sets)} ({matching.method}, "
-            + (
-                "no caliper"
-                if matching.caliper is None
-                else f"caliper {matching.caliper:.4g}"
-                + (f", scale {matching.caliper_scale}" if matching.caliper_scale else "")
-            )
-            + "). Patients per arm: "
-            + ", ".join(f"{g} {sup.count(n)}" for g, n in counts.items())
-            + ". Unmatched: "
-            + ", ".join(f"{g} {sup.count(n)}" for g, n in matching.n_unmatched.items())
-            + "."
-        )
-    )
+    key, sup = m.spec.id, ctx.sup
+    s.add(Paragraph(_matching_text(m.matching, sup)))
     s.add(
         _balance_table(
-            "matched_balance",
+            f"{key}_balance",
             "Covariate balance before and after matching",
-            m["balance"],
+            m.balance,
             "after matching",
         )
     )
-    love = LovePlotDisplay(balance=m["balance"], title="Covariate balance (matching)").plot()
+    love = LovePlotDisplay(balance=m.balance, title="Covariate balance (matching)").plot()
     s.add(
-        _figure(love, figures, "love_plot_matching", "Love plot: |SMD| before and after matching")
+        _figure(love, ctx.figures, f"love_plot_{key}", "Love plot: |SMD| before and after matching")
     )
-    surv = m["survival"]
+    surv = m.survival
     display = KaplanMeierDisplay(
         curves=surv.km.to_frame(),
         title="Overall survival, matched sample",
-        xlabel=results.spec.survival.time_label,
+        xlabel=m.time_label,
         suppressor=sup,
     ).plot()
-    s.add(_figure(display, figures, "km_matched", "Kaplan–Meier curves in the matched sample"))
+    s.add(_figure(display, ctx.figures, f"km_{key}", "Kaplan–Meier curves in the matched sample"))
     lr = surv.logrank
     s.add(
         _hr_table(
-            "matched_cox",
+            f"{key}_cox",
             "Cox model in the matched sample",
             surv.cox,
-            f"{surv.method}. Log-rank: chi-square {fmt_num(lr.statistic, 2)}, df {lr.df}, "
-            f"p = {fmt_p(lr.p_value)}. {results.profile.note()}",
+            f"{surv.method}; Kaplan–Meier {surv.km.conf_type} confidence intervals. Log-rank: "
+            f"chi-square {fmt_num(lr.statistic, 2)}, df {lr.df}, p = {fmt_p(lr.p_value)}. "
+            f"{ctx.profile_note}",
         )
     )
-    _warnings(s, matching, m["balance"], surv)
+    _warnings(s, m.matching, m.balance, surv)
+
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    """How one kind of analysis appears: its report section and its ``results.json`` entry."""
+
+    section: Callable[[Section, Any, RenderContext], None]
+    to_json: Callable[[Any, Suppressor], dict[str, Any]]
+
+
+RENDERERS: dict[str, Renderer] = {
+    "summary_table": Renderer(_render_summary_table, rj.summary_table_json),
+    "trend": Renderer(_render_trend, rj.trend_json),
+    "km": Renderer(_render_km, rj.km_json),
+    "cox_univariable": Renderer(_render_cox_univariable, rj.cox_univariable_json),
+    "cox": Renderer(_render_cox, rj.cox_json),
+    "iptw": Renderer(_render_iptw, rj.iptw_json),
+    "matching": Renderer(_render_matching, rj.matching_json),
+}
 
 
 # -- the whole document --------------------------------------------------------------------------
 
 
-def build_document(
-    results: Any, figures: Path, *, targets: dict[str, Any] | None, suppressor: Suppressor
-) -> Document:
-    """The report of one study run."""
-    spec = results.spec
-    source = results.source
-    doc = Document(
-        title=spec.report.title,
-        subtitle=spec.report.subtitle,
-        banner=SYNTHETIC_BANNER if source.synthetic else "",
-    )
+def _intro(doc: Document, results: Any, suppressor: Suppressor) -> None:
+    spec, source = results.spec, results.source
     intro = doc.section("data", "Data and methods")
     intro.add(
         Paragraph(
@@ -695,27 +703,47 @@ def build_document(
                 "note",
             )
         )
-    for step, message in results.errors.items():
+    for failure in results.failures:
         intro.add(
-            Paragraph(f"Section '{step}' not computed: {suppressor.text(message)}", "warning")
+            Paragraph(
+                f"Section '{failure.id}' not computed: {suppressor.text(failure.message)}",
+                "warning",
+            )
         )
 
+
+def build_document(
+    results: Any, figures: Path, *, targets: dict[str, Any] | None, suppressor: Suppressor
+) -> Document:
+    """The report of one study run: data and methods, the flow, then one section per analysis
+    in the study file's order, then the comparison with the published figures (if any)."""
+    source = results.source
+    doc = Document(
+        title=results.spec.report.title,
+        subtitle=results.spec.report.subtitle,
+        banner=SYNTHETIC_BANNER if source.synthetic else "",
+    )
+    _intro(doc, results, suppressor)
     _flow_section(doc, results, figures, suppressor)
-    _tables_section(doc, results, suppressor)
-    _survival_section(doc, results, figures, suppressor)
-    _cox_section(doc, results, suppressor)
-    if spec.propensity is not None:
-        _propensity_section(doc, results, figures, suppressor)
-    if spec.matching is not None:
-        _matching_section(doc, results, figures, suppressor)
+    ctx = RenderContext(results, figures, suppressor)
+    for record in results.analyses.values():
+        s = doc.section(record.spec.id if not record.failed else record.id, _title(record))
+        if record.failed:
+            _failure_section(s, record, ctx)
+        else:
+            RENDERERS[record.kind].section(s, record, ctx)
     if targets is not None:
         s = doc.section("paper_comparison", "Comparison with the published paper")
         label = " (ours: SYNTHETIC DATA)" if source.synthetic else ""
         s.add(
             Paragraph(
-                "Every published figure of the paper beside ours" + label + ". For hazard "
-                "ratios, 'within' says whether our estimate lies inside the paper's 95% CI."
+                "Every published figure beside ours" + label + ". For hazard "
+                "ratios, 'within' says whether our estimate lies inside the published 95% CI."
             )
         )
         s.add(paper_comparison(results, targets, suppressor))
     return doc
+
+
+def _title(record: Any) -> str:
+    return record.title if record.failed else record.spec.title

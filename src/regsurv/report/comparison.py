@@ -1,12 +1,26 @@
-"""The paper-comparison table: every published figure beside the value of this run.
+"""The comparison table: every published figure of the targets file beside the value of this run.
 
-Published figures come from the study's targets file (the paper's numbers as data). Our values
-are read from the result objects; nothing is estimated here. For a hazard ratio the last
-column says whether our estimate lies inside the paper's 95% confidence interval.
+The targets file (``[report] targets`` of the study) lists blocks ``[[compare]]``, each naming
+an analysis id (or ``cohort``), a ``kind`` and ``items``; every item has a selector and the
+published value ``paper``. One small function per kind reads our value from the analysis
+record; nothing is estimated here. For a hazard ratio the last column says whether our
+estimate (rounded to 2 decimals, as printed) lies inside the published 95% CI.
+
+Kinds and their selectors:
+
+- ``count`` (analysis ``cohort``): ``flow = "start" | "final" | STEP_ID`` (rows excluded at
+  that step) or ``group = LEVEL`` (patients in an exposure group).
+- ``cell`` (a summary table): ``variable``, ``level``; ``paper`` is the overall count or the
+  list [overall, each group in the table's order].
+- ``p_value`` (a summary table): ``variable``.
+- ``km_median`` (a km analysis): ``group``; ``km_landmark``: ``group``, ``time`` (paper in %).
+- ``hr`` (a cox, iptw or matching analysis): ``term``; paper ``[hr, low, high, p]``.
+- ``matched_per_arm`` (a matching analysis): paper = patients per arm.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -15,199 +29,136 @@ from regsurv.report.document import Table
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p, is_missing
 
 _HEADER = ("Quantity", "Paper", "Ours", "Within paper CI")
+Row = tuple[str, str, str, str]
 
 
-def _km_value(km: dict[str, Any] | None, group: str, what: str, sup: Suppressor) -> float | None:
-    """Median OS (years) or 5-year OS (%) of `group` from a KM analysis of the run (None when
-    the group is too small to show under suppression)."""
-    if km is None or group in sup.hidden_groups(km["median"]):
+def _count(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row:
+    flow = results.flow
+    if "group" in item:
+        ours: Any = results.group_counts.get(item["group"], 0)
+        name = f"Patients: {item['group']}"
+    elif item["flow"] in ("start", "final"):
+        ours = flow.n_start if item["flow"] == "start" else flow.n_final
+        name = "PUF records" if item["flow"] == "start" else "Included"
+    else:
+        step = next((st for st in flow.steps if st.id == item["flow"]), None)
+        ours = None if step is None else step.n_excluded
+        name = f"Excluded at {item['flow']}" if step is None else f"{step.label} (excluded)"
+    shown = "—" if ours is None else sup.count(ours)
+    return (item.get("label", name), str(item["paper"]), shown, "")
+
+
+def _cell(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row:
+    table = record.table
+    variable, level, paper = item["variable"], item["level"], item["paper"]
+    rows = table.rows.filter((pl.col("variable") == variable) & (pl.col("level") == level))
+    by_group = dict(zip(rows["group"].to_list(), rows["n"].to_list(), strict=True))
+    groups = ["Overall", *table.groups] if isinstance(paper, list) else ["Overall"]
+    ours = [by_group.get(g) for g in groups]
+    name = f"{record.spec.id} {variable} = {level} ({' / '.join(groups)})"
+    values = paper if isinstance(paper, list) else [paper]
+    return (
+        item.get("label", name),
+        " / ".join(str(v) for v in values),
+        " / ".join("—" if v is None else sup.count(v) for v in ours),
+        "",
+    )
+
+
+def _p_value(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row:
+    test = record.table.tests.filter(pl.col("variable") == item["variable"])
+    p = test["p_value"][0] if test.height else None
+    name = f"{record.spec.id} {item['variable']}: p-value"
+    return (item.get("label", name), str(item["paper"]), fmt_p(p), "")
+
+
+def _km_row(record: Any, item: dict[str, Any], sup: Suppressor, what: str) -> float | None:
+    group = item["group"]
+    if group in sup.hidden_groups(record.median):
         return None
-    if what == "median_os_years":
-        row = km["median"].filter(pl.col("group") == group)
+    if what == "median":
+        row = record.median.filter(pl.col("group") == group)
         return None if row.height == 0 else row["median"][0]
-    row = km["landmarks"].filter((pl.col("group") == group) & (pl.col("time") == 5))
+    lm = record.landmarks
+    row = lm.filter((pl.col("group") == group) & (pl.col("time") == float(item["time"])))
     return None if row.height == 0 or is_missing(row["estimate"][0]) else 100 * row["estimate"][0]
 
 
-def _cell_counts(table: Any, variable: str, level: str, groups: list[str]) -> list[float | None]:
-    rows = table.rows.filter((pl.col("variable") == variable) & (pl.col("level") == level))
-    by_group = dict(zip(rows["group"].to_list(), rows["n"].to_list(), strict=True))
-    return [by_group.get(g) for g in ["Overall", *groups]]
+def _fmt_ours(value: float | None) -> str:
+    return "NA" if value is None or is_missing(value) else f"{value:.1f}"
 
 
-def _hr_row(name: str, paper: list[Any], ours: dict[str, Any] | None) -> tuple[str, ...]:
-    hr, lo, hi = paper[0], paper[1], paper[2]
+def _km_median(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row:
+    name = f"{item['group']}: median OS, years"
+    ours = _km_row(record, item, sup, "median")
+    return (item.get("label", name), f"{item['paper']:g}", _fmt_ours(ours), "")
+
+
+def _km_landmark(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row:
+    name = f"{item['group']}: {item['time']:g}-year OS, %"
+    ours = _km_row(record, item, sup, "landmark")
+    return (item.get("label", name), f"{item['paper']:g}", _fmt_ours(ours), "")
+
+
+def _cox_of(record: Any) -> Any:
+    """The Cox fit of a cox, iptw or matching analysis."""
+    return record.model if record.kind == "cox" else record.survival.cox
+
+
+def _hr(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row:
+    terms = {r["term"]: r for r in _cox_of(record).to_frame().iter_rows(named=True)}
+    ours = terms.get(item["term"])
+    hr, lo, hi = item["paper"][:3]
+    name = item.get("label", f"{record.spec.id} HR {item['term']}")
     paper_text = fmt_estimate_ci(hr, lo, hi) if not is_missing(lo) else fmt_num(hr)
     if ours is None:
         return (name, paper_text, "not estimated", "—")
     within = "—"
     if not is_missing(lo) and not is_missing(hi):
         within = "yes" if lo <= round(ours["hr"], 2) <= hi else "no"
-    return (
-        name,
-        paper_text,
-        fmt_estimate_ci(ours["hr"], ours["hr_conf_low"], ours["hr_conf_high"]),
-        within,
-    )
+    ours_text = fmt_estimate_ci(ours["hr"], ours["hr_conf_low"], ours["hr_conf_high"])
+    return (name, paper_text, ours_text, within)
 
 
-def _terms(result: Any) -> dict[str, dict[str, Any]]:
-    if result is None:
-        return {}
-    return {r["term"]: r for r in result.to_frame().iter_rows(named=True)}
+def _matched_per_arm(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row:
+    per_arm = record.matching.n_matched()
+    name = item.get("label", f"{record.spec.id}: patients per arm")
+    return (name, str(item["paper"]), " / ".join(sup.count(n) for n in per_arm.values()), "")
+
+
+COMPARISONS: dict[str, Callable[[Any, Any, dict[str, Any], Suppressor], Row]] = {
+    "count": _count,
+    "cell": _cell,
+    "p_value": _p_value,
+    "km_median": _km_median,
+    "km_landmark": _km_landmark,
+    "hr": _hr,
+    "matched_per_arm": _matched_per_arm,
+}
+
+
+def _block_rows(results: Any, block: dict[str, Any], sup: Suppressor) -> list[Row]:
+    analysis = block["analysis"]
+    record = None if analysis == "cohort" else results.analyses.get(analysis)
+    if analysis != "cohort" and (record is None or record.failed):
+        why = "not run" if record is None else "not computed"
+        return [(f"{analysis}: {len(block['items'])} figure(s)", "", why, "—")]
+    compare = COMPARISONS[block["kind"]]
+    return [compare(results, record, item, sup) for item in block["items"]]
 
 
 def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> Table:
-    """Rows for the cohort counts, Tables 1–3, survival figures and the propensity analyses."""
-    rows: list[tuple[str, ...]] = []
-    term_map = results.spec.report.target_terms
-    level_map = results.spec.report.target_levels
-    flow = results.flow
-    cohort_t = targets.get("cohort", {})
-    if "puf_cases" in cohort_t:
-        rows.append(("PUF records", str(cohort_t["puf_cases"]), sup.count(flow.n_start), ""))
-    if "excluded_stage_iv_without_sp" in cohort_t:
-        step = next((st for st in flow.steps if st.id == "definitive_surgery"), None)
-        rows.append(
-            (
-                "Stage IV without definitive surgery (excluded)",
-                str(cohort_t["excluded_stage_iv_without_sp"]),
-                "—" if step is None else sup.count(step.n_excluded),
-                "",
-            )
-        )
-    if "included" in cohort_t:
-        rows.append(("Included", str(cohort_t["included"]), sup.count(flow.n_final), ""))
-
-    groups_t = targets.get("groups", {})
-    order = list(groups_t.get("order", []))
-    counts = results.group_counts
-    for g, n in zip(order, groups_t.get("n", []), strict=False):
-        rows.append((f"Patients: {g}", str(n), sup.count(counts.get(g, 0)), ""))
-
-    for table_key in ("table1", "table2"):
-        for target_variable, cells in targets.get(table_key, {}).items():
-            variable = term_map.get(target_variable, target_variable)
-            summary = next((t for t in results.tables.values() if variable in t.variables), None)
-            for level, values in cells.items():
-                if isinstance(
-                    values, int
-                ):  # an overall count, e.g. lymph_nodes.clinically_positive
-                    flag = term_map.get(level, level)
-                    flag_table = next(
-                        (t for t in results.tables.values() if flag in t.variables), None
-                    )
-                    ours = (
-                        None
-                        if flag_table is None
-                        else _cell_counts(flag_table, flag, "Yes", order)[0]
-                    )
-                    rows.append(
-                        (
-                            f"{table_key.replace('table', 'Table ')} {level} (All)",
-                            str(values),
-                            "—" if ours is None else sup.count(ours),
-                            "",
-                        )
-                    )
-                    continue
-                if level == "p" or not isinstance(values, list):
-                    continue
-                ours = (
-                    _cell_counts(summary, variable, level, order)
-                    if summary is not None
-                    else [None] * 4
-                )
-                rows.append(
-                    (
-                        f"{table_key.replace('table', 'Table ')} {variable} = {level} "
-                        "(All / SP / M / NSA)",
-                        " / ".join(str(v) for v in values),
-                        " / ".join("—" if v is None else sup.count(v) for v in ours),
-                        "",
-                    )
-                )
-            if "p" in cells and summary is not None:
-                test = summary.tests.filter(pl.col("variable") == variable)
-                p = test["p_value"][0] if test.height else None
-                rows.append(
-                    (
-                        f"{table_key.replace('table', 'Table ')} {variable}: p-value",
-                        str(cells["p"]),
-                        fmt_p(p),
-                        "",
-                    )
-                )
-
-    survival_t = targets.get("survival", {})
-    for key, km_id in (("groups3", "fig2b"), ("histology", "fig3")):
-        for group, values in survival_t.get(key, {}).items():
-            for what, label in (
-                ("median_os_years", "median OS, years"),
-                ("os5_pct", "5-year OS, %"),
-            ):
-                if what in values:
-                    ours = _km_value(results.km.get(km_id), group, what, sup)
-                    rows.append(
-                        (
-                            f"{group}: {label}",
-                            f"{values[what]:g}",
-                            "NA" if ours is None or is_missing(ours) else f"{ours:.1f}",
-                            "",
-                        )
-                    )
-    for group, values in targets.get("groups8", {}).items():
-        for what, label in (("median_os_years", "median OS, years"), ("os5_pct", "5-year OS, %")):
-            if what in values:
-                ours = _km_value(results.km.get("fig2a"), group, what, sup)
-                rows.append(
-                    (
-                        f"{group}: {label}",
-                        f"{values[what]:g}",
-                        "NA" if ours is None or is_missing(ours) else f"{ours:.1f}",
-                        "",
-                    )
-                )
-
-    mv = _terms(results.multivariable)
-    for term, values in targets.get("table3", {}).items():
-        if term == "reference" or not isinstance(values, list):
-            continue
-        prefix, level = term.split(":", 1)
-        ours_term = f"{term_map.get(prefix, prefix)}:{level_map.get(level, level)}"
-        rows.append(_hr_row(f"Table 3 HR {term}", values, mv.get(ours_term)))
-
-    prop_t = targets.get("propensity", {})
-    iptw = _terms(results.propensity["survival"].cox) if results.propensity else {}
-    psm = _terms(results.matching["survival"].cox) if results.matching else {}
-    treatment = results.spec.propensity.treatment if results.spec.propensity else "treatment"
-    for key, values in prop_t.items():
-        if ":" not in key or not isinstance(values, list):
-            continue
-        kind, group = key.split(":", 1)
-        source = iptw if kind == "iptw" else psm
-        rows.append(
-            _hr_row(f"{kind.upper()} HR {group}", values, source.get(f"{treatment}:{group}"))
-        )
-    if "psm_patients_per_arm" in prop_t and results.matching:
-        per_arm = results.matching["matching"].n_matched()
-        rows.append(
-            (
-                "PSM patients per arm",
-                str(prop_t["psm_patients_per_arm"]),
-                " / ".join(sup.count(n) for n in per_arm.values()),
-                "",
-            )
-        )
-
-    within = [r for r in rows if r[0].startswith("Table 3 HR") and r[-1] in ("yes", "no")]
+    """One row per published figure of `targets`, in the file's order."""
+    rows: list[Row] = []
+    for block in targets.get("compare", ()):
+        rows += _block_rows(results, block, sup)
+    within = [r for r in rows if r[-1] in ("yes", "no")]
     n_yes = sum(r[-1] == "yes" for r in within)
     note = (
-        f"Table 3: {n_yes} of {len(within)} hazard ratios inside the paper's 95% CI "
-        "(ours rounded to 2 decimals as printed). Counts are per group: All / SP alone / "
-        "Metastasectomy / Non-surgical adjuvant therapies. Printed misprints of the paper are "
-        "resolved as noted in the targets file."
-    )
+        f"Hazard ratios: {n_yes} of {len(within)} inside the published 95% CI (ours rounded "
+        "to 2 decimals as printed). Counts of a table: overall, then each group in the "
+        "table's order. " + str(targets.get("note", ""))
+    ).strip()
     tidy = pl.DataFrame(rows, schema=list(_HEADER), orient="row")
     return Table(
         key="paper_comparison",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,24 +59,74 @@ def _suppress(value: Any, sup: Suppressor, key: str | None = None) -> Any:
     return value
 
 
-def _km_json(km: dict[str, Any], sup: Suppressor) -> dict[str, Any]:
+def summary_table_json(a: Any, sup: Suppressor) -> dict[str, Any]:
+    return {"table": a.table.to_dict()}
+
+
+def trend_json(a: Any, sup: Suppressor) -> dict[str, Any]:
+    return {"trend": a.trend.to_dict()}
+
+
+def km_json(km: Any, sup: Suppressor) -> dict[str, Any]:
     """One KM analysis; groups too small to show lose their estimates and curves."""
-    hidden = sup.hidden_groups(km["median"])
-    curves = km["curves"].to_dict()
+    hidden = sup.hidden_groups(km.median)
+    curves = km.curves.to_dict()
     curves["curves"] = {g: c for g, c in curves["curves"].items() if g not in hidden}
     curves["median"] = {g: m for g, m in curves["median"].items() if g not in hidden}
     return {
-        "summary": sup.mask_groups(km["median"], hidden).to_dicts(),
-        "landmarks": sup.mask_groups(km["landmarks"], hidden).to_dicts(),
-        "logrank": km["logrank"].to_dict(),
+        "summary": sup.mask_groups(km.median, hidden).to_dicts(),
+        "landmarks": sup.mask_groups(km.landmarks, hidden).to_dicts(),
+        "logrank": km.logrank.to_dict(),
         "curves": curves,
         "suppressed_groups": hidden,
     }
 
 
-def results_to_json(results: Any, sup: Suppressor) -> str:
-    """The run's estimates as a JSON document."""
+def cox_univariable_json(a: Any, sup: Suppressor) -> dict[str, Any]:
+    return {"models": {k: r.to_dict() for k, r in a.models.items()}, "failures": a.failures}
+
+
+def cox_json(a: Any, sup: Suppressor) -> dict[str, Any]:
+    return {"model": a.model.to_dict()}
+
+
+def iptw_json(p: Any, sup: Suppressor) -> dict[str, Any]:
+    out = {
+        "n_obs": p.n_obs,
+        "n_dropped": p.n_dropped,
+        "classes": list(p.model.classes_),
+        "weights": p.weights.summary().to_dicts(),
+        "balance": p.balance.to_dict(),
+        "iptw": p.survival.to_dict(),
+    }
+    if p.bootstrap is not None:
+        out["bootstrap"] = p.bootstrap.to_dict()
+    return out
+
+
+def matching_json(m: Any, sup: Suppressor) -> dict[str, Any]:
+    return {
+        "n_sets": m.matching.n_sets,
+        "n_matched": m.matching.n_matched(),
+        "n_unmatched": m.matching.n_unmatched,
+        "balance": m.balance.to_dict(),
+        "survival": m.survival.to_dict(),
+    }
+
+
+def results_to_json(
+    results: Any, sup: Suppressor, writers: dict[str, Callable[[Any, Suppressor], dict]]
+) -> str:
+    """The run's estimates as a JSON document: the cohort, then one entry per analysis id
+    (its kind, title and the `writers` entry of its kind; a failed one: the reason)."""
     spec = results.spec
+    analyses: dict[str, Any] = {}
+    for key, record in results.analyses.items():
+        if record.failed:
+            analyses[key] = {"kind": record.kind, "title": record.title, "failed": record.message}
+        else:
+            entry = {"kind": record.kind, "title": record.spec.title}
+            analyses[key] = entry | writers[record.kind](record, sup)
     payload: dict[str, Any] = {
         "study": spec.study.name,
         "synthetic_data": results.source.synthetic,
@@ -88,39 +139,13 @@ def results_to_json(results: Any, sup: Suppressor) -> str:
         "suppress_below": results.suppress_below,
         "errors": results.errors,
         "cohort": {
-            "n_start": results.flow.n_start if results.flow is not None else None,
-            "n_final": results.flow.n_final if results.flow is not None else None,
-            "flow": results.flow.to_frame().to_dicts() if results.flow is not None else [],
+            "n_start": results.flow.n_start,
+            "n_final": results.flow.n_final,
+            "flow": results.flow.to_frame().to_dicts(),
+            "groups": dict(results.group_counts),
         },
-        "tables": {key: t.to_dict() for key, t in results.tables.items()},
-        "trend": results.trend.to_dict() if results.trend is not None else None,
-        "kaplan_meier": {key: _km_json(km, sup) for key, km in results.km.items()},
-        "cox": {
-            "univariable": {k: r.to_dict() for k, r in results.univariable.items()},
-            "multivariable": (
-                results.multivariable.to_dict() if results.multivariable is not None else None
-            ),
-        },
+        "analyses": analyses,
     }
-    if results.propensity:
-        p = results.propensity
-        payload["propensity"] = {
-            "n_obs": p["n_obs"],
-            "n_dropped": p["n_dropped"],
-            "classes": list(p["model"].classes_),
-            "weights": p["weights"].summary().to_dicts(),
-            "balance": p["balance"].to_dict(),
-            "iptw": p["survival"].to_dict(),
-        }
-    if results.matching:
-        m = results.matching
-        payload["matching"] = {
-            "n_sets": m["matching"].n_sets,
-            "n_matched": m["matching"].n_matched(),
-            "n_unmatched": m["matching"].n_unmatched,
-            "balance": m["balance"].to_dict(),
-            "survival": m["survival"].to_dict(),
-        }
     plain = _plain(payload)
     if sup.active:
         plain = _suppress(plain, sup)

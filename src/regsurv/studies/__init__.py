@@ -21,7 +21,9 @@ def study_path(name: str = DEFAULT_STUDY) -> Path:
 def available_studies() -> tuple[str, ...]:
     """Names of the shipped study files."""
     folder = Path(str(files(__name__)))
-    return tuple(sorted(p.stem for p in folder.glob("*.toml") if not p.stem.endswith(".targets")))
+    return tuple(
+        sorted(p.stem for p in folder.glob("*.toml") if not p.stem.endswith((".targets", ".synth")))
+    )
 
 
 def load_targets(name: str = DEFAULT_STUDY) -> dict[str, Any]:

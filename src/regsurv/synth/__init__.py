@@ -8,7 +8,8 @@
   `regsurv run`).
 - `check_synthetic_puf(data)` -> `SynthCheck`: every published figure next to the generated one
   (`check_synthetic_cohort(cohort)`: the cohort-level figures of a derived cohort).
-The model and every choice behind it: docs/synthetic_puf.md; parameters: data/parameters.toml.
+The model and every choice behind it: docs/synthetic_puf.md; parameters:
+studies/sts_metastasectomy.synth.toml.
 """
 
 from regsurv.synth.cache import cache_dir, cached_synthetic_puf

@@ -1,4 +1,5 @@
-"""How the baseline hazard in `data/parameters.toml` was obtained (re-run to re-calibrate).
+"""How the baseline hazard in `studies/sts_metastasectomy.synth.toml` was obtained (re-run to
+re-calibrate).
 
 Table 3's hazard ratios are conditional on the covariates while the published Kaplan-Meier
 medians and 5-year OS are marginal over each group's covariate mix. With the covariates drawn

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from scipy.special import ndtr, ndtri
 
-from regsurv.cohort import TREATMENT8, get_recode
+from regsurv.cohort import get_recode
 from regsurv.synth._parameters import (
     CLASSES,
     GROUPS,
@@ -24,6 +24,7 @@ from regsurv.synth._parameters import (
     GroupTable,
     load_parameters,
 )
+from regsurv.synth._study import combination_levels, definitive_surgery_codes
 from regsurv.synth._survival import draw_event_times
 
 COHORT_LIKE_FIRST = CLASSES.index("prior_malignancy")
@@ -40,7 +41,8 @@ GRADE_OF_CODE = {
 SIZE_LEVELS = get_recode("tumor_size").levels
 MARGIN_LEVELS = get_recode("margins").levels
 FACILITY_TYPE_LEVELS = get_recode("facility_type").levels
-SP_CODES = ("25", "26", "30", "40", "41", "42", "50", "51", "52", "53", "54")
+SP_CODES = definitive_surgery_codes()
+TREATMENT8 = combination_levels()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,7 @@ class _Model:
 
 @cache
 def model() -> _Model:
-    """The generator's distributions (built once from `data/parameters.toml`)."""
+    """The generator's distributions (built once from `studies/sts_metastasectomy.synth.toml`)."""
     p = load_parameters()
     c = p["cohort"]
     tables = {

@@ -1,18 +1,18 @@
-"""The generator's parameters: `data/parameters.toml`, loaded once and validated lightly."""
+"""The generator's parameters: the calibration file shipped beside the default study
+(`regsurv/studies/<study>.synth.toml`), loaded once and validated lightly."""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
-PARAMETERS_FILE = "parameters.toml"
+from regsurv.synth._study import exposure_levels, parameters_path
 
-GROUPS = ("SP alone", "Metastasectomy", "Non-surgical adjuvant therapies")
+GROUPS = exposure_levels()
 # Row classes: the first criterion of the paper a row fails, or the cohort group it lands in.
 CLASSES = (
     "other_site",
@@ -76,8 +76,8 @@ class GroupTable:
 
 @cache
 def load_parameters() -> dict[str, Any]:
-    """The raw parameter file (a nested dict, as in `data/parameters.toml`)."""
-    text = resources.files("regsurv.synth").joinpath("data", PARAMETERS_FILE).read_text("utf-8")
+    """The raw parameter file (a nested dict, as in the calibration file)."""
+    text = parameters_path().read_text("utf-8")
     params = tomllib.loads(text)
     classes = params["population"]["classes"]
     if tuple(classes) != CLASSES:

@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv.cohort import reference_levels
 from regsurv.synth._generate import model
 from regsurv.synth._parameters import GROUPS, class_counts, load_parameters
+from regsurv.synth._study import exposure_references
 from regsurv.synth._survival import cumulative_hazard
 
 
@@ -78,16 +80,20 @@ class TrueParameters:
         )
 
 
+# Reference levels of the hazard model's covariates: the study's and the recodes' own.
+_REFERENCE_COLUMNS = (
+    "treatment",
+    "age_group",
+    "sex",
+    "charlson_deyo",
+    "facility_type",
+    "tumor_size",
+    "grade",
+    "histology",
+    "margins",
+)
 REFERENCE = {
-    "treatment": "SP alone",
-    "age_group": "<=55",
-    "sex": "Female",
-    "charlson_deyo": "0",
-    "facility_type": "Community or Network Cancer Program",
-    "tumor_size": "0-5",
-    "grade": "Cell type not determined",
-    "histology": "Undifferentiated or unclassified sarcoma",
-    "margins": "Negative",
+    name: (exposure_references() | reference_levels())[name] for name in _REFERENCE_COLUMNS
 }
 
 
