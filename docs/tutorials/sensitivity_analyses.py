@@ -56,7 +56,7 @@ def treatment_hr(cox) -> dict[str, float]:
 # multivariable model of Table 3.
 
 # %%
-multivariable = study.survival.multivariable
+multivariable = study.analysis("table3")
 variants = {
     "as published": {},
     "strict M1": {"strict_m1": True},
@@ -116,7 +116,7 @@ pl.DataFrame(
 # patients who could have received any of the treatments; trimming winsorises extreme weights.
 
 # %%
-ps_spec = study.propensity
+ps_spec = study.analysis("iptw")
 ps_data = cohort.drop_nulls([ps_spec.treatment, *ps_spec.covariates, "os_years", "death"])
 model = PropensityModel(ps_spec.covariates, reference=ps_spec.reference).fit(
     ps_data, treatment="treatment"
