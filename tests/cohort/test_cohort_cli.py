@@ -95,7 +95,7 @@ def _adult(raw):
 )
 def test_bad_study_is_one_line_without_traceback(tmp_path, puf, mutate, message):
     result = _invoke("--data", puf, "--study", _study(tmp_path, mutate), "--out", tmp_path / "o")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
@@ -105,7 +105,7 @@ def test_puf_lacking_a_field(tmp_path):
     path = tmp_path / "puf.parquet"
     puf_frame(ROWS).drop("SEQUENCE_NUMBER").write_parquet(path)
     result = _invoke("--data", path, "--out", tmp_path / "o")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output.strip() == (
         "error: criterion 'no_prior_malignancy' needs field 'SEQUENCE_NUMBER', which the data "
         "lacks (4 rows)"
@@ -116,7 +116,7 @@ def test_criteria_excluding_everyone_draw_the_flow_and_say_so(tmp_path, puf):
     study = _study(tmp_path, lambda r: _adult(r).update(where={"field": "AGE", "ge": 95}))
     out = tmp_path / "out"
     result = _invoke("--data", puf, "--study", study, "--out", out)
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert "the criteria exclude everyone: 0 of 4 rows remain after step 'adult'" in result.output
     assert (out / "fig1_inclusion_flow.png").exists() and (out / "cohort_flow.csv").exists()
     assert not (out / "cohort.parquet").exists()
@@ -126,6 +126,6 @@ def test_unreadable_data_file(tmp_path):
     path = tmp_path / "puf.csv"
     path.write_text("not,a,puf\n1,2,3\n", encoding="utf-8")
     result = _invoke("--data", path, "--out", tmp_path / "o")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")

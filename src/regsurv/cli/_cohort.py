@@ -6,6 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from polars.exceptions import PolarsError
+
+from regsurv.cli._errors import reported_errors, warn
+from regsurv.errors import EmptyCohortError, InputError
+from regsurv.pipeline.outputs import interrupt_on_signals, prepare_output_folder, staged_folder
 
 FIGURE_STEM = "fig1_inclusion_flow"
 
@@ -39,40 +44,57 @@ def cohort(
     excluded_ids: Annotated[
         bool, typer.Option(help="Also write the excluded case ids with their step.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an output folder that regsurv wrote earlier.")
+    ] = False,
 ) -> None:
-    """Build the analytic cohort: Fig. 1 (PNG, SVG, PDF), the flow (CSV), the cohort (Parquet)."""
-    from polars.exceptions import PolarsError
+    """Build the analytic cohort: Fig. 1 (PNG, SVG, PDF), the flow (CSV), the cohort (Parquet).
 
+    Exit codes as for every command (README): 2 bad study file, 3 bad PUF, 4 the criteria
+    exclude everyone (the flow is still written), 5 output problem.
+    """
+    with reported_errors(), interrupt_on_signals():
+        _cohort(out, data, study, seed, excluded_ids=excluded_ids, force=force)
+
+
+def _cohort(
+    out: Path, data: Path | None, study: Path | None, seed: int, *, excluded_ids: bool, force: bool
+) -> None:
     from regsurv.cohort import build_cohort, group_counts
     from regsurv.cohort import excluded_ids as excluded
     from regsurv.pipeline.spec import load_study
     from regsurv.report.flow_diagram import CohortFlowDisplay
+    from regsurv.studies import study_path
 
+    spec = load_study(study)
+    study_file = study if study is not None else study_path()
+    target = prepare_output_folder(
+        out, inputs=[("--data", data), ("--study", study_file)], force=force
+    )
+    for note in target.notes():
+        warn(note)
+    frame = _load_data(data, seed)
     try:
-        spec = load_study(study)
-        frame = _load_data(data, seed)
         lazy, flow = build_cohort(frame, spec)
         analytic = lazy.collect()
-    except (ValueError, OSError, PolarsError) as exc:
-        typer.echo(f"error: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(1) from None
-    out.mkdir(parents=True, exist_ok=True)
+    except (ValueError, PolarsError) as exc:  # the data lack a field the criteria read
+        raise InputError(str(exc)) from None
     groups = group_counts(analytic) if analytic.height else {}
-    display = CohortFlowDisplay.from_result(flow, groups)
-    display.save(out / FIGURE_STEM)
-    display.close()
-    flow.to_frame().write_csv(out / "cohort_flow.csv")
-    if excluded_ids:
-        excluded(frame, spec.cohort).write_csv(out / "excluded_ids.csv")
+    with staged_folder(target) as tmp:
+        display = CohortFlowDisplay.from_result(flow, groups)
+        display.save(tmp / FIGURE_STEM)
+        display.close()
+        flow.to_frame().write_csv(tmp / "cohort_flow.csv")
+        if excluded_ids:
+            excluded(frame, spec.cohort).write_csv(tmp / "excluded_ids.csv")
+        if analytic.height:
+            analytic.write_parquet(tmp / "cohort.parquet")
     if analytic.height == 0:
         emptied = next(s for s in flow.steps if s.n_after == 0)
-        typer.echo(
-            f"error: the criteria exclude everyone: 0 of {flow.n_start:,} rows remain after step "
-            f"{emptied.id!r} ({emptied.label}); flow diagram written to {out}",
-            err=True,
+        raise EmptyCohortError(
+            f"the criteria exclude everyone: 0 of {flow.n_start:,} rows remain after step "
+            f"{emptied.id!r} ({emptied.label}); flow diagram written to {out}"
         )
-        raise typer.Exit(1)
-    analytic.write_parquet(out / "cohort.parquet")
     summary = ", ".join(f"{name} {n:,}" for name, n in groups.items())
     typer.echo(f"{flow.n_start:,} -> {flow.n_final:,} patients ({summary}); outputs in {out}")
 

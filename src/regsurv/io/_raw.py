@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from regsurv.errors import ExitCode
 from regsurv.io.dictionary import Layout, load_dictionary
 from regsurv.io.errors import PufError, plural
 from regsurv.io.layout import resolve_layout
@@ -237,7 +238,10 @@ def scan_raw(
         chosen = resolve_layout(path, layout)
         return _scan_fixed_width(path, chosen, check=check), Source(path, fmt, chosen)
     if layout is not None:
-        raise PufError(f"{path}: layout= applies to fixed-width files only, not .{fmt}")
+        raise PufError(
+            f"{path}: a layout (--layout) applies to fixed-width files only, not .{fmt}",
+            ExitCode.USAGE,
+        )
     if fmt == "csv":
         return _scan_csv(path), Source(path, fmt, None)
     if fmt == "parquet":

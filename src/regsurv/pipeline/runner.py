@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import shutil
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -24,18 +22,20 @@ from typing import Any
 
 import polars as pl
 
+from regsurv.errors import ExitCode, RegsurvError
 from regsurv.pipeline.profiles import Profile, get_profile
 
-#: Exit codes of ``regsurv run`` (documented in its ``--help``; 0 is success).
-EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT = 2, 3, 4, 5
+#: Exit codes of ``regsurv run`` (`regsurv.errors.ExitCode`, the same for every command).
+EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT = (
+    ExitCode.USAGE,
+    ExitCode.INPUT,
+    ExitCode.EMPTY_COHORT,
+    ExitCode.OUTPUT,
+)
 
 
-class StudyError(Exception):
-    """A problem that stops the run, with the exit code the CLI returns."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_INPUT) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+class StudyError(RegsurvError):
+    """A problem that stops the run, with the exit code the CLI returns (default: bad input)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,7 @@ class StudyResults:
     durations: dict[str, float] = field(default_factory=dict)
     started: str = ""
     finished: str = ""
+    output: Any = None  # the checked `regsurv.pipeline.outputs.OutputTarget`
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -102,9 +103,9 @@ def resolve_source(data: Path | None, layout: Path | None, seed: int) -> DataSou
     else:
         path = Path(data)
         if not path.exists():
-            raise StudyError(f"PUF file not found: {path}")
+            raise StudyError(f"{path}: PUF file not found (--data)")
         if path.is_dir():
-            raise StudyError(f"PUF path is a directory, not a file: {path}")
+            raise StudyError(f"{path}: is a directory, not a PUF file (--data)")
         synthetic = "synthetic" in path.name.lower()
     return DataSource(
         path=path,
@@ -136,11 +137,11 @@ class _Steps:
         start = time.perf_counter()
         try:
             return fn()
-        except StudyError:
+        except RegsurvError:
             raise
         except Exception as exc:  # an analysis failed: the report explains it in its section
             if required:
-                raise StudyError(f"{name}: {exc}", exit_code) from exc
+                raise StudyError(str(exc), exit_code) from exc
             self.results.errors[name] = f"{type(exc).__name__}: {exc}"
             return None
         finally:
@@ -163,17 +164,15 @@ def run_study(
 ) -> StudyResults:
     """Run the study in `study` (default: the shipped sarcoma study) and write the report.
 
-    Outputs are written to a temporary folder beside `out_dir` and moved into place only when
-    everything succeeded, so a failed run leaves no half-written report.
+    `out_dir` is checked before the analysis (`regsurv.pipeline.outputs`); outputs are written
+    to a temporary folder beside it and moved into place only when everything succeeded, so a
+    failed or interrupted run leaves no half-written report. `force` replaces only a folder
+    regsurv wrote.
     """
+    from regsurv.pipeline.outputs import prepare_output_folder
     from regsurv.pipeline.spec import load_study
     from regsurv.studies import study_path
 
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
-        raise StudyError(
-            f"output folder {out_dir} is not empty; pass --force to replace it", EXIT_OUTPUT
-        )
     prof = get_profile(profile)
     spec = load_study(study)
     missing = [name for name in ("tables", "survival", "report") if getattr(spec, name) is None]
@@ -181,13 +180,18 @@ def run_study(
         raise StudyError(
             f"study file lacks the section(s) {missing} that a report needs", EXIT_USAGE
         )
+    study_file = Path(study) if study is not None else study_path()
+    targets = study_file.parent / spec.report.targets if spec.report.targets else None
+    inputs = [("--data", data), ("--study", study_file), ("--layout", layout), ("targets", targets)]
+    output = prepare_output_folder(out_dir, inputs=inputs, force=force)
     results = StudyResults(
         spec=spec,
-        study_path=Path(study) if study is not None else study_path(),
+        study_path=study_file,
         profile=prof,
         source=None,  # type: ignore[arg-type]
         suppress_below=suppress_below,
         started=datetime.now(UTC).isoformat(timespec="seconds"),
+        output=output,
     )
     steps = _Steps(results, on_step)
     results.source = steps.run(
@@ -201,7 +205,7 @@ def run_study(
     steps.run("matching", lambda: _matching_step(results))
     steps.run(
         "report",
-        lambda: _write_outputs(results, out_dir, force=force),
+        lambda: _write_outputs(results, output),
         required=True,
         exit_code=EXIT_OUTPUT,
     )
@@ -470,15 +474,14 @@ def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:
     }
 
 
-def _write_outputs(results: StudyResults, out_dir: Path, *, force: bool) -> None:
+def _write_outputs(results: StudyResults, output: Any) -> None:
+    """Write the report into a staging folder published only on success (see `outputs`)."""
     import json
 
+    from regsurv.pipeline.outputs import staged_folder
     from regsurv.report import write_report
 
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_folder(output) as tmp:
         start = time.perf_counter()
         write_report(results, tmp, targets=load_targets(results))
         # the manifest is written inside the report step, so it records the report's own time
@@ -488,11 +491,3 @@ def _write_outputs(results: StudyResults, out_dir: Path, *, force: bool) -> None
         (tmp / "manifest.json").write_text(
             json.dumps(manifest(results, text), indent=1), encoding="utf-8"
         )
-        if out_dir.exists():
-            if not force and any(out_dir.iterdir()):
-                raise StudyError(f"output folder {out_dir} is not empty", EXIT_OUTPUT)
-            shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
-        tmp.rename(out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)

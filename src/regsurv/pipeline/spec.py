@@ -1,8 +1,9 @@
 """The study file: one TOML document validated by `StudySpec` (unknown keys are errors).
 
 Each section is owned by the stage that uses it (docs/contracts.md, "Study file"); this module
-assembles them. `load_study` turns any validation failure into a one-line ValueError naming the
-key path, e.g. ``cohort.criteria[adult].where: field 'AGEE' is not in the PUF dictionary``.
+assembles them. `load_study` turns any validation failure into a one-line `UsageError` (a
+ValueError) naming the key path, e.g.
+``cohort.criteria[adult].where: field 'AGEE' is not in the PUF dictionary``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from regsurv.causal.matching_spec import MatchingSpec
 from regsurv.causal.spec import PropensitySpec
 from regsurv.cohort.spec import CohortSpec
 from regsurv.describe.spec import TablesSpec
+from regsurv.errors import UsageError
 from regsurv.pipeline.sections import ReportSpec, SurvivalSpec
 from regsurv.studies import study_path
 
@@ -78,15 +80,24 @@ def _one_line(error: ValidationError, raw: dict) -> str:
 
 
 def load_study(path: str | Path | None = None) -> StudySpec:
-    """Read and validate a study file (default: the shipped `sts_metastasectomy.toml`)."""
+    """Read and validate a study file (default: the shipped `sts_metastasectomy.toml`).
+
+    Raises `regsurv.errors.UsageError` (a ValueError, exit 2) with one line naming the key path.
+    """
     path = Path(path) if path is not None else study_path()
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory, not a study file (--study)")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{path}: study file not found") from None
+        raise UsageError(f"{path}: study file not found") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: study file is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: study file cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
     try:
         return StudySpec.model_validate(raw)
     except ValidationError as exc:
-        raise ValueError(f"{path}: {_one_line(exc, raw)}") from None
+        raise UsageError(f"{path}: {_one_line(exc, raw)}") from None
