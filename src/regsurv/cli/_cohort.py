@@ -5,35 +5,38 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from polars.exceptions import PolarsError
 
 from regsurv.cli._errors import reported_errors, warn
-from regsurv.errors import EmptyCohortError, InputError
+from regsurv.errors import EmptyCohortError, InputError, RegsurvError
 from regsurv.pipeline.outputs import interrupt_on_signals, prepare_output_folder, staged_folder
 
 FIGURE_STEM = "fig1_inclusion_flow"
 
 
-def _load_data(data: Path | None, seed: int):
-    """The PUF to apply the study to: `--data`, else the synthetic PUF (82,987 rows)."""
-    if data is not None:
-        from regsurv.io import read_puf
+def _load_data(data: Path | None, seed: int, fields) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The PUF to apply the study to (`--data`, else the synthetic PUF of 82,987 rows) after
+    the integrity checks of `regsurv.io.check_integrity`, and the ids of exact repeats."""
+    if data is None:
+        from regsurv.synth.generate import synthetic_puf
 
-        return read_puf(data)
-    from regsurv.synth.generate import synthetic_puf
+        return synthetic_puf(seed=seed), ()
+    from regsurv.io import check_integrity, read_puf, scan_puf
 
-    return synthetic_puf(seed=seed)
+    columns = scan_puf(data).collect_schema().names()
+    integrity = check_integrity(data, fields=fields(columns))
+    return read_puf(data), integrity.duplicate_ids
 
 
 def cohort(
-    out: Annotated[Path, typer.Option("--out", help="Output folder.", file_okay=False)],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     data: Annotated[
         Path | None,
         typer.Option(
             "--data",
             help="NCDB PUF file (.dat, .csv, .parquet, ...); default: the synthetic PUF.",
-            dir_okay=False,
         ),
     ] = None,
     study: Annotated[
@@ -47,6 +50,13 @@ def cohort(
     force: Annotated[
         bool, typer.Option(help="Replace an output folder that regsurv wrote earlier.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            help="Stop (exit 3) on repeated records or invalid values in fields the study uses, "
+            "instead of excluding them in the flow."
+        ),
+    ] = False,
 ) -> None:
     """Build the analytic cohort: Fig. 1 (PNG, SVG, PDF), the flow (CSV), the cohort (Parquet).
 
@@ -54,13 +64,20 @@ def cohort(
     exclude everyone (the flow is still written), 5 output problem.
     """
     with reported_errors(), interrupt_on_signals():
-        _cohort(out, data, study, seed, excluded_ids=excluded_ids, force=force)
+        _cohort(out, data, study, seed, excluded_ids=excluded_ids, force=force, strict=strict)
 
 
 def _cohort(
-    out: Path, data: Path | None, study: Path | None, seed: int, *, excluded_ids: bool, force: bool
+    out: Path,
+    data: Path | None,
+    study: Path | None,
+    seed: int,
+    *,
+    excluded_ids: bool,
+    force: bool,
+    strict: bool,
 ) -> None:
-    from regsurv.cohort import build_cohort, group_counts
+    from regsurv.cohort import build_cohort, cohort_criteria, group_counts, study_fields
     from regsurv.cohort import excluded_ids as excluded
     from regsurv.pipeline.spec import load_study
     from regsurv.report.flow_diagram import CohortFlowDisplay
@@ -73,10 +90,12 @@ def _cohort(
     )
     for note in target.notes():
         warn(note)
-    frame = _load_data(data, seed)
+    frame, repeated = _load_data(data, seed, lambda cols: study_fields(spec.cohort, cols))
     try:
-        lazy, flow = build_cohort(frame, spec)
+        lazy, flow = build_cohort(frame, spec, duplicate_ids=repeated, strict=strict)
         analytic = lazy.collect()
+    except RegsurvError:
+        raise
     except (ValueError, PolarsError) as exc:  # the data lack a field the criteria read
         raise InputError(str(exc)) from None
     groups = group_counts(analytic) if analytic.height else {}
@@ -86,7 +105,8 @@ def _cohort(
         display.close()
         flow.to_frame().write_csv(tmp / "cohort_flow.csv")
         if excluded_ids:
-            excluded(frame, spec.cohort).write_csv(tmp / "excluded_ids.csv")
+            criteria = cohort_criteria(spec, frame.columns, duplicate_ids=repeated)
+            excluded(frame, criteria).write_csv(tmp / "excluded_ids.csv")
         if analytic.height:
             analytic.write_parquet(tmp / "cohort.parquet")
     if analytic.height == 0:

@@ -54,6 +54,13 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Replace an output folder that regsurv wrote earlier.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            help="Stop (exit 3) on repeated records or invalid values in fields the study uses, "
+            "instead of excluding them in the flow."
+        ),
+    ] = False,
 ) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -77,10 +84,11 @@ def run(
             profile=profile,
             suppress_below=suppress_below,
             force=force,
+            strict=strict,
             on_step=on_step,
         )
-    for note in results.output.notes():
-        warn(note)
+    for note in results.notes:
+        warn(Suppressor(suppress_below).text(note))
     n = results.cohort.height if results.cohort is not None else 0
     label = " (SYNTHETIC DATA)" if results.source.synthetic else ""
     shown = Suppressor(suppress_below).count(n)

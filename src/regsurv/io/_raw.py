@@ -5,6 +5,7 @@ Both the typed reader and the validator start here, so they see exactly the same
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +133,30 @@ def _scan_fixed_width(path: Path, layout: Layout, *, check: bool) -> pl.LazyFram
     )
 
 
+def csv_header(path: Path) -> list[str]:
+    """The names of the CSV header line as written (stripped; BOM dropped)."""
+    with path.open("rb") as f:
+        first = f.readline()
+    text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    return [name.strip() for name in next(csv.reader([text]), [])]
+
+
+def _check_unique_header(path: Path, names: list[str]) -> None:
+    """A header naming a column twice (also as ``age`` and ``AGE``): polars would keep one."""
+    known = load_dictionary().fields
+    mapped = [n.upper() if n.upper() in known else n for n in names]
+    for name in dict.fromkeys(mapped):
+        positions = [i + 1 for i, n in enumerate(mapped) if n == name]
+        if len(positions) > 1:
+            where = ", ".join(str(p) for p in positions)
+            raise PufError(
+                f"{path}: the header names column {name} {len(positions)} times (columns "
+                f"{where}); only one would be read"
+            )
+
+
 def _scan_csv(path: Path) -> pl.LazyFrame:
+    _check_unique_header(path, csv_header(path))
     lf = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
     try:
         names = lf.collect_schema().names()

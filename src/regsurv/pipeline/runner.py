@@ -72,6 +72,7 @@ class StudyResults:
     started: str = ""
     finished: str = ""
     output: Any = None  # the checked `regsurv.pipeline.outputs.OutputTarget`
+    notes: list[str] = field(default_factory=list)  # what the user must know (CLI warnings)
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -160,6 +161,7 @@ def run_study(
     profile: str = "sas",
     suppress_below: int | None = None,
     force: bool = False,
+    strict: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> StudyResults:
     """Run the study in `study` (default: the shipped sarcoma study) and write the report.
@@ -167,7 +169,8 @@ def run_study(
     `out_dir` is checked before the analysis (`regsurv.pipeline.outputs`); outputs are written
     to a temporary folder beside it and moved into place only when everything succeeded, so a
     failed or interrupted run leaves no half-written report. `force` replaces only a folder
-    regsurv wrote.
+    regsurv wrote. The input must pass `regsurv.io.check_integrity`; `strict` makes repeated
+    records and invalid values in fields the study uses errors instead of flow exclusions.
     """
     from regsurv.pipeline.outputs import prepare_output_folder
     from regsurv.pipeline.spec import load_study
@@ -197,7 +200,8 @@ def run_study(
     results.source = steps.run(
         "data", lambda: resolve_source(data, layout, spec.study.seed), required=True
     )
-    steps.run("cohort", lambda: _cohort_step(results), required=True)
+    results.notes += output.notes()
+    steps.run("cohort", lambda: _cohort_step(results, strict=strict), required=True)
     steps.run("tables", lambda: _tables_step(results))
     steps.run("survival", lambda: _km_step(results))
     steps.run("cox", lambda: _cox_step(results))
@@ -215,13 +219,36 @@ def run_study(
 # -- steps ---------------------------------------------------------------------------------------
 
 
-def _cohort_step(results: StudyResults) -> None:
-    from regsurv.cohort import build_cohort, group_counts
-    from regsurv.io import scan_puf
+def _cohort_step(results: StudyResults, *, strict: bool = False) -> None:
+    from regsurv.cohort import (
+        INVALID_STEP,
+        build_cohort,
+        group_counts,
+        invalid_value_message,
+        invalid_values,
+        study_fields,
+    )
+    from regsurv.io import check_integrity, scan_puf
 
-    lf = scan_puf(results.source.path, layout=results.source.layout)
-    cohort, flow = build_cohort(lf, results.spec.cohort)
+    source = results.source
+    lf = scan_puf(source.path, layout=source.layout)
+    fields = study_fields(results.spec.cohort, lf.collect_schema().names())
+    integrity = check_integrity(source.path, layout=source.layout, fields=fields)
+    cohort, flow = build_cohort(
+        lf, results.spec.cohort, duplicate_ids=integrity.duplicate_ids, strict=strict
+    )
     results.flow = flow
+    if integrity.n_copies:
+        results.notes.append(
+            f"{integrity.n_copies:,} rows repeat another record exactly (same PUF_CASE_ID and "
+            "fields); each record is counted once (flow step 'duplicate_record')"
+        )
+    if any(s.id == INVALID_STEP for s in flow.steps):
+        counts = invalid_value_message(invalid_values(lf, fields))
+        results.notes.append(
+            f"invalid values excluded at flow step {INVALID_STEP!r}: {counts} "
+            "(--strict stops instead)"
+        )
     cohort = cohort.collect()
     results.cohort = cohort
     results.group_counts = group_counts(cohort)
