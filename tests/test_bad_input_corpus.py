@@ -23,6 +23,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from regsurv.cli import app
@@ -915,3 +917,83 @@ def test_sigkill_leftover_is_named_and_cleaned_by_the_next_run(case_dir: Path) -
 def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 60
     assert {c.exit_code for c in CASES.values()} == {2, 3, 4, 5}
+
+
+# -- property: every distinct valid record is accounted for, every damaged row is named ----------
+
+
+@cache
+def _mixed_frame() -> pl.DataFrame:
+    """Eligible patients and a random synthetic PUF (mostly excluded rows), unique ids."""
+    from regsurv.synth.generate import synthetic_puf
+
+    eligible = _frame()
+    other = synthetic_puf(120, seed=11).select(eligible.columns)
+    return pl.concat([eligible, other]).unique("PUF_CASE_ID", keep="first", maintain_order=True)
+
+
+DAMAGES = {
+    "extra_field": lambda line: line + ",x",
+    "missing_field": lambda line: line.rsplit(",", 1)[0],
+    "unquoted_comma": lambda line: line.replace(",", ",,", 1),
+}
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_flow_accounts_for_every_distinct_record_and_refusals_name_every_damaged_row(
+    tmp_path: Path, data
+) -> None:
+    from regsurv.cohort import build_cohort, cohort_criteria, excluded_ids
+    from regsurv.io import PufError, check_integrity, read_puf
+    from regsurv.pipeline.spec import load_study
+
+    base = _mixed_frame()
+    n = data.draw(st.integers(5, 40), label="rows")
+    chosen = data.draw(st.permutations(range(base.height)), label="order")[:n]
+    frame = base[list(chosen)]
+    invalid = data.draw(st.sets(st.integers(0, n - 1), max_size=3), label="invalid rows")
+    if invalid:
+        sex = frame["SEX"].to_list()
+        for i in invalid:
+            sex[i] = "7"
+        frame = frame.with_columns(pl.Series("SEX", sex))
+    copies = data.draw(st.lists(st.integers(0, n - 1), max_size=6), label="copies")
+    path = tmp_path / f"puf{data.draw(st.integers(0, 10**9))}.csv"
+    write_puf(frame, path, format="csv")
+    header, *rows = path.read_text().splitlines()
+    rows += [rows[i] for i in copies]
+    damaged = data.draw(st.sets(st.integers(0, len(rows) - 1), max_size=5), label="damaged")
+    for i in damaged:
+        kind = data.draw(st.sampled_from(sorted(DAMAGES)))
+        rows[i] = DAMAGES[kind](rows[i])
+    path.write_text("\n".join([header, *rows]) + "\n")
+
+    if damaged:
+        with pytest.raises(PufError) as refusal:
+            check_integrity(path)
+        message = str(refusal.value)
+        rows_named = re.search(r"\(rows? ([\d, ]+?)(?: and [\d,]+ more)? ha", message)
+        assert rows_named, message
+        assert [int(r) for r in rows_named.group(1).split(", ")] == sorted(i + 1 for i in damaged)
+        assert f"{len(damaged)} row" in message
+        return
+
+    report = check_integrity(path)
+    assert report.n_copies == len(copies)
+    spec = load_study()
+    puf = read_puf(path)
+    cohort, flow = build_cohort(puf, spec, duplicate_ids=report.duplicate_ids)
+    steps = {s.id: s for s in flow.steps}
+    assert flow.n_start == len(rows)
+    assert sum(s.n_excluded for s in flow.steps) + flow.n_final == flow.n_start
+    assert (steps["duplicate_record"].n_excluded if copies else 0) == len(copies)
+    assert "duplicate_record" in steps or not copies
+    assert (steps["invalid_value"].n_excluded if "invalid_value" in steps else 0) == len(invalid)
+    gone = excluded_ids(puf, cohort_criteria(spec, puf.columns, duplicate_ids=report.duplicate_ids))
+    kept = set(cohort.collect()["PUF_CASE_ID"].to_list())
+    first_time = gone.filter(pl.col("excluded_at") != "duplicate_record")
+    assert kept.isdisjoint(first_time["PUF_CASE_ID"].to_list())
+    assert len(kept) + first_time.height == n  # every distinct record in exactly one bucket
