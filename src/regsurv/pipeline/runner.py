@@ -228,15 +228,19 @@ def _cohort_step(results: StudyResults, *, strict: bool = False) -> None:
         invalid_values,
         study_fields,
     )
-    from regsurv.io import check_integrity, scan_puf
+    from regsurv.io import PufError, check_integrity, scan_puf
 
     source = results.source
     lf = scan_puf(source.path, layout=source.layout)
     fields = study_fields(results.spec.cohort, lf.collect_schema().names())
     integrity = check_integrity(source.path, layout=source.layout, fields=fields)
-    cohort, flow = build_cohort(
-        lf, results.spec.cohort, duplicate_ids=integrity.duplicate_ids, strict=strict
-    )
+    try:
+        cohort, flow = build_cohort(
+            lf, results.spec.cohort, duplicate_ids=integrity.duplicate_ids, strict=strict
+        )
+    except PufError:  # non-numeric text met while counting: name the rows
+        check_integrity(source.path, layout=source.layout, fields=fields, thorough=True)
+        raise
     results.flow = flow
     if integrity.n_copies:
         results.notes.append(
