@@ -1,0 +1,5 @@
+"""``python -m regsurv.cli``: the same as the ``regsurv`` console script."""
+
+from regsurv.cli import main
+
+main()

@@ -1,0 +1,681 @@
+"""Cell suppression that survives subtraction: primary and complementary suppression of a
+published count table, and the audit that proves no hidden cell can be recomputed.
+
+Numbers in, masks out: this is disclosure control, not statistics.
+
+**The rule (NCDB / CMS cell-size rule).** A count in ``1..N-1`` is *sensitive* and is never
+published (shown ``<N``). Zero is published: the NCDB data-use agreement and the CMS cell
+size suppression policy protect cells of 1 to N-1 patients; an empty cell describes no
+patient, and hiding zeros would make every table mostly hidden without protecting anyone.
+
+**A table is linear equations.** `CountTable` holds cells (named counts) and sum equations
+``total = part_1 + ... + part_k`` (rows, columns, the Missing row, the overall column, the
+totals; ``n_before = n_excluded + n_after`` of a flow step; ``n_risk(t_k) = n_risk(t_k+1) +
+left(t_k, t_k+1)`` of numbers at risk). *Latent* cells are counts the table never prints but
+that are differences of printed ones (the patients leaving the risk set between two times,
+the censored patients ``N - events``, the non-missing denominator behind a column
+percentage); a sensitive latent cell must be protected like a printed one.
+
+**Algorithm** (`suppress`). (1) Primary: hide every printed sensitive cell. (2)
+Complementary, greedy: while some equation has exactly one hidden cell and that cell is
+sensitive or complementary, hide the smallest published non-zero cell of that equation.
+(3) Audit (`audit`); for every cell it finds under-protected, hide the smallest published
+non-zero cell of an equation through that cell (else of any equation linked to it), and go
+back to (2). (4) A complementary cell the audit finds determined is published again (it was
+revealed anyway). The loop ends when the audit passes; a table that cannot be protected
+(nothing left to hide) raises `DisclosureError`.
+
+**Audit criterion.** What an attacker knows is what is printed: published cells (fixed),
+``<N`` cells (in ``[1, N-1]``), complementary cells (``*``: not small and not zero, so
+``>= N``), latent cells (``>= 0``), and the equations. For each hidden cell,
+`scipy.optimize.linprog` (HiGHS) gives the smallest and largest value it can take; the
+feasible values are the integers of ``[lo, hi]`` (the LP relaxation, as tau-argus uses: an
+outer bound of the integer solutions). A cell is **determined** when fewer than
+``required_width(N) = max(2, ceil((N-1)/2))`` integers remain for a sensitive cell (for N =
+11: five values, so the published table never narrows a ``<11`` cell to fewer than half of
+its range) or fewer than 2 for a complementary cell.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Cell = Hashable
+
+#: The threshold of real (non-synthetic) data when the user gives none (NCDB's rule).
+DEFAULT_THRESHOLD = 11
+#: What a complementary (secondary) suppressed cell shows.
+COMPLEMENTARY_MARK = "*"
+
+
+class DisclosureError(ValueError):
+    """A published table would let a suppressed count be recomputed."""
+
+
+def check_threshold(threshold: int | None) -> int | None:
+    """`threshold` if it is a valid ``--suppress-below`` (None or >= 2), else ValueError.
+
+    1 would hide nothing and 0 or a negative number used to turn suppression off silently.
+    """
+    if threshold is not None and (isinstance(threshold, bool) or threshold < 2):
+        raise ValueError(
+            f"--suppress-below must be at least 2 (counts 1..N-1 are hidden), got {threshold}"
+        )
+    return threshold
+
+
+def required_width(threshold: int) -> int:
+    """Feasible integer values an attacker must be left with for a sensitive cell."""
+    return max(2, math.ceil((threshold - 1) / 2))
+
+
+@dataclass(slots=True)
+class CountTable:
+    """Counts of one published table and the sum equations that bind them.
+
+    `values`: cell -> count (printed cells and `latent` ones); `sums`: (total, parts) with
+    ``values[total] == sum(values[p] for p in parts)`` (checked).
+    """
+
+    key: str
+    values: dict[Cell, float] = field(default_factory=dict)
+    sums: list[tuple[Cell, tuple[Cell, ...]]] = field(default_factory=list)
+    latent: set[Cell] = field(default_factory=set)
+
+    def cell(self, name: Cell, value: float, *, latent: bool = False) -> Cell:
+        if name in self.values and self.values[name] != value:
+            raise ValueError(
+                f"{self.key}: cell {name!r} given twice ({self.values[name]}, {value})"
+            )
+        self.values[name] = float(value)
+        if latent:
+            self.latent.add(name)
+        return name
+
+    def add_sum(self, total: Cell, parts: Iterable[Cell]) -> None:
+        parts = tuple(parts)
+        got = sum(self.values[p] for p in parts)
+        if abs(got - self.values[total]) > 1e-6:
+            raise ValueError(
+                f"{self.key}: {total!r} = {self.values[total]:g} but its parts sum to {got:g}"
+            )
+        self.sums.append((total, parts))
+
+    def add_difference(self, whole: Cell, part: Cell, name: Cell) -> Cell:
+        """A latent cell ``name = whole - part`` (and the equation ``whole = part + name``)."""
+        self.cell(name, self.values[whole] - self.values[part], latent=True)
+        self.add_sum(whole, (part, name))
+        return name
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """What an attacker can conclude about one hidden cell."""
+
+    cell: Cell
+    value: float
+    low: float
+    high: float
+    sensitive: bool
+
+    @property
+    def width(self) -> float:
+        """Number of feasible integers (inf when unbounded)."""
+        if math.isinf(self.high):
+            return math.inf
+        return math.floor(self.high + 1e-7) - math.ceil(self.low - 1e-7) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Mask:
+    """Which cells of a `CountTable` are hidden, and why."""
+
+    table: CountTable
+    threshold: int
+    primary: frozenset[Cell]
+    complementary: frozenset[Cell]
+
+    @property
+    def hidden(self) -> frozenset[Cell]:
+        return self.primary | self.complementary
+
+    def shows(self, cell: Cell) -> bool:
+        return cell not in self.primary and cell not in self.complementary
+
+    def text(self, cell: Cell) -> str | None:
+        """``<N`` or ``*`` for a hidden cell, None for a published one."""
+        if cell in self.primary:
+            return f"<{self.threshold}"
+        if cell in self.complementary:
+            return COMPLEMENTARY_MARK
+        return None
+
+    def without(self, cell: Cell) -> Mask:
+        """The same mask with one complementary cell published (to test the audit)."""
+        return Mask(self.table, self.threshold, self.primary, self.complementary - {cell})
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "cells": len(self.table.values) - len(self.table.latent),
+            "primary": len(self.primary),
+            "complementary": len(self.complementary),
+        }
+
+
+def _sensitive(value: float, threshold: int) -> bool:
+    return 0 < value < threshold
+
+
+def _components(table: CountTable, hidden: set[Cell]) -> list[list[Cell]]:
+    """Hidden cells linked through equations (each is an independent LP)."""
+    parent = {c: c for c in hidden}
+
+    def find(c: Cell) -> Cell:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for total, parts in table.sums:
+        members = [c for c in (total, *parts) if c in hidden]
+        for other in members[1:]:
+            parent[find(other)] = find(members[0])
+    groups: dict[Cell, list[Cell]] = {}
+    for c in hidden:
+        groups.setdefault(find(c), []).append(c)
+    return list(groups.values())
+
+
+def _bounds(table: CountTable, mask_primary: set[Cell], cell: Cell, threshold: int):
+    if cell in table.latent:
+        return (0.0, None)
+    if cell in mask_primary:
+        return (1.0, float(threshold - 1))
+    return (float(threshold), None)  # complementary: published as neither small nor zero
+
+
+def _component_intervals(
+    table: CountTable,
+    cells: list[Cell],
+    primary: set[Cell],
+    hidden: set[Cell],
+    threshold: int,
+) -> list[Interval]:
+    from scipy.optimize import linprog
+
+    index = {c: i for i, c in enumerate(cells)}
+    rows, rhs = [], []
+    for total, parts in table.sums:
+        terms = [(total, -1.0), *((p, 1.0) for p in parts)]
+        if not any(c in index for c, _ in terms):
+            continue
+        row = np.zeros(len(cells))
+        b = 0.0
+        for c, coef in terms:
+            if c in index:
+                row[index[c]] += coef
+            else:
+                b -= coef * table.values[c]
+        rows.append(row)
+        rhs.append(b)
+    a_eq = np.array(rows) if rows else None
+    b_eq = np.array(rhs) if rows else None
+    bounds = [_bounds(table, primary, c, threshold) for c in cells]
+    out = []
+    for c in cells:
+        value = table.values[c]
+        sensitive = _sensitive(value, threshold)
+        if c in table.latent and not sensitive:
+            continue
+        objective = np.zeros(len(cells))
+        objective[index[c]] = 1.0
+        ends = []
+        for sign in (1.0, -1.0):
+            res = linprog(sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if res.status == 3:  # unbounded
+                ends.append(math.inf)
+            elif res.status != 0:
+                raise DisclosureError(f"{table.key}: the audit's LP failed ({res.message})")
+            else:
+                ends.append(sign * res.fun)
+        out.append(Interval(c, value, ends[0], ends[1], sensitive))
+    return out
+
+
+def audit(mask: Mask, cache: dict | None = None) -> list[Interval]:
+    """The attacker's interval of every hidden cell and every sensitive latent cell.
+
+    `cache` (a dict kept by the caller) reuses the intervals of components that did not change.
+    """
+    table = mask.table
+    hidden = set(mask.hidden) | table.latent
+    primary = set(mask.primary)
+    out: list[Interval] = []
+    for component in _components(table, hidden):
+        key = (
+            frozenset(component),
+            frozenset(c for c in component if c in primary),
+        )
+        if cache is not None and key in cache:
+            out += cache[key]
+            continue
+        if len(component) == 1 and any(component[0] in (t, *p) for t, p in table.sums):
+            c = component[0]  # alone in its equations: the subtraction gives it
+            v = table.values[c]
+            sensitive = _sensitive(v, mask.threshold)
+            found = [] if c in table.latent and not sensitive else [Interval(c, v, v, v, sensitive)]
+        else:
+            found = _component_intervals(table, component, primary, hidden, mask.threshold)
+        if cache is not None:
+            cache[key] = found
+        out += found
+    return out
+
+
+def determined(mask: Mask, cache: dict | None = None) -> list[Interval]:
+    """The hidden cells the published table pins down (see the module's audit criterion)."""
+    need = required_width(mask.threshold)
+    return [
+        i
+        for i in audit(mask, cache)
+        if i.width < (need if i.sensitive else 2) and (i.sensitive or i.cell in mask.complementary)
+    ]
+
+
+def check(mask: Mask) -> None:
+    """Raise `DisclosureError` naming the first determined cell (no value is printed)."""
+    bad = determined(mask)
+    if bad:
+        names = ", ".join(repr(i.cell) for i in bad[:3])
+        raise DisclosureError(
+            f"table {mask.table.key!r}: {len(bad)} suppressed cell(s) can be recomputed from "
+            f"the published ones ({names}); suppression below {mask.threshold} failed"
+        )
+
+
+def suppress(table: CountTable, threshold: int) -> Mask:
+    """Primary plus complementary suppression of `table`, audited (see the module)."""
+    check_threshold(threshold)
+    values = table.values
+    primary = {c for c, v in values.items() if c not in table.latent and _sensitive(v, threshold)}
+    complementary: set[Cell] = set()
+    cache: dict = {}
+    candidates_ok = {c for c, v in values.items() if c not in table.latent and v >= threshold}
+    by_cell: dict[Cell, list[int]] = {}
+    for i, (total, parts) in enumerate(table.sums):
+        for c in (total, *parts):
+            by_cell.setdefault(c, []).append(i)
+
+    def needs(c: Cell) -> bool:
+        return (
+            c in primary
+            or c in complementary
+            or (c in table.latent and _sensitive(values[c], threshold))
+        )
+
+    def hidden(c: Cell) -> bool:
+        return c in primary or c in complementary or c in table.latent
+
+    def smallest(equations: Iterable[int]) -> Cell | None:
+        pool = {
+            c
+            for i in equations
+            for c in (table.sums[i][0], *table.sums[i][1])
+            if c in candidates_ok and not hidden(c)
+        }
+        return min(pool, key=lambda c: (values[c], repr(c))) if pool else None
+
+    def greedy() -> None:
+        changed = True
+        while changed:
+            changed = False
+            for i, (total, parts) in enumerate(table.sums):
+                members = [c for c in (total, *parts) if hidden(c)]
+                if len(members) == 1 and needs(members[0]):
+                    pick = smallest([i])
+                    if pick is None:
+                        continue  # the audit decides whether this cell is protected
+                    complementary.add(pick)
+                    changed = True
+
+    for _ in range(4 * len(values) + 10):
+        greedy()
+        mask = Mask(table, threshold, frozenset(primary), frozenset(complementary))
+        bad = determined(mask, cache)
+        if not bad:
+            return _publish_revealed(mask, cache)
+        progressed = False
+        for interval in bad:
+            if not interval.sensitive:  # a revealed complementary cell: publish it
+                complementary.discard(interval.cell)
+                continue
+            pick = smallest(by_cell.get(interval.cell, []))
+            if pick is None:  # widen: equations of any hidden cell of the same component
+                linked = {
+                    i
+                    for comp in _components(table, {c for c in values if hidden(c)})
+                    if interval.cell in comp
+                    for c in comp
+                    for i in by_cell.get(c, [])
+                }
+                pick = smallest(linked)
+            if pick is not None:
+                complementary.add(pick)
+                progressed = True
+        if not progressed and all(i.sensitive for i in bad):
+            raise DisclosureError(
+                f"table {table.key!r}: no suppression pattern protects its cells below "
+                f"{threshold}; publish it with fewer rows or a coarser grouping"
+            )
+    raise DisclosureError(f"table {table.key!r}: complementary suppression did not converge")
+
+
+def _publish_revealed(mask: Mask, cache: dict) -> Mask:
+    """Publish complementary cells whose value the table reveals anyway (re-audited)."""
+    while True:
+        revealed = [
+            i.cell
+            for i in audit(mask, cache)
+            if i.cell in mask.complementary and not i.sensitive and i.width < 2
+        ]
+        if not revealed:
+            return mask
+        trial = Mask(mask.table, mask.threshold, mask.primary, mask.complementary - set(revealed))
+        if determined(trial, cache):
+            return mask
+        mask = trial
+
+
+def suppress_grid(
+    key: str,
+    counts: Sequence[Sequence[float]],
+    threshold: int,
+    *,
+    margins: bool = True,
+) -> Mask:
+    """Suppress a plain ``r x c`` table of counts with its row, column and grand totals
+    (cells ``(i, j)``, totals ``(i, "total")``, ``("total", j)``, ``("total", "total")``)."""
+    table = grid_table(key, counts, margins=margins)
+    return suppress(table, threshold)
+
+
+def grid_table(key: str, counts: Sequence[Sequence[float]], *, margins: bool = True) -> CountTable:
+    """The `CountTable` of an ``r x c`` table, with its margins when `margins`."""
+    table = CountTable(key)
+    matrix = np.asarray(counts, dtype=float)
+    r, c = matrix.shape
+    for i in range(r):
+        for j in range(c):
+            table.cell((i, j), matrix[i, j])
+    if margins:
+        for i in range(r):
+            table.cell((i, "total"), matrix[i].sum())
+            table.add_sum((i, "total"), [(i, j) for j in range(c)])
+        for j in range(c):
+            table.cell(("total", j), matrix[:, j].sum())
+            table.add_sum(("total", j), [(i, j) for i in range(r)])
+        table.cell(("total", "total"), matrix.sum())
+        table.add_sum(("total", "total"), [("total", j) for j in range(c)])
+        table.add_sum(("total", "total"), [(i, "total") for i in range(r)])
+    return table
+
+
+def naive_mask(table: CountTable, threshold: int) -> Mask:
+    """Primary suppression only (what regsurv did before): for tests and comparisons."""
+    primary = frozenset(
+        c for c, v in table.values.items() if c not in table.latent and _sensitive(v, threshold)
+    )
+    return Mask(table, threshold, primary, frozenset())
+
+
+__all__ = [
+    "COMPLEMENTARY_MARK",
+    "DEFAULT_THRESHOLD",
+    "NONMISSING",
+    "TOTAL",
+    "CountTable",
+    "DisclosureError",
+    "Interval",
+    "Mask",
+    "audit",
+    "check",
+    "check_threshold",
+    "determined",
+    "grid_table",
+    "at_risk",
+    "count",
+    "events",
+    "flow_count",
+    "flow_excluded",
+    "group_size",
+    "naive_mask",
+    "report_table",
+    "size",
+    "required_width",
+    "suppress",
+    "suppress_grid",
+]
+
+
+# -- the cells of a study report -------------------------------------------------------------
+# One `CountTable` holds every count the report publishes, each under one name wherever it is
+# printed (the size of a treatment arm is the same cell in the flow, Table 1, Table 2 and the
+# Kaplan–Meier tables), so that no suppressed count can be recomputed across tables either.
+
+TOTAL: Cell = ("total",)
+#: The `level` of `count` that means "the non-missing patients" (the percentages' base).
+NONMISSING = "<non-missing>"
+
+
+def size(column: str, level: str) -> Cell:
+    """Patients of the cohort with ``column == level``."""
+    return ("size", column, level)
+
+
+def count(group_column: str | None, group: str | None, variable: str, level: str | None) -> Cell:
+    """Patients of one group (None: the whole cohort) with ``variable == level``; `level` None
+    is the Missing row, `NONMISSING` the base of the column percentages."""
+    if group_column is None:
+        if level is None:
+            return ("missing", variable)
+        return ("nonmissing", variable) if level == NONMISSING else size(variable, level)
+    if level is None:
+        return ("missing", group_column, group, variable)
+    if level == NONMISSING:
+        return ("nonmissing", group_column, group, variable)
+    return ("count", group_column, group, variable, level)
+
+
+def group_size(group_column: str, group: str) -> Cell:
+    return size(group_column, group) if group != "Overall" else TOTAL
+
+
+def flow_count(step: int) -> Cell:
+    """Records left after flow step `step` (0: the whole PUF)."""
+    return ("flow", step)
+
+
+def flow_excluded(step: int) -> Cell:
+    return ("flow_excluded", step)
+
+
+def events(key: str, group: str) -> Cell:
+    """Events of one Kaplan–Meier group (curve `key`)."""
+    return ("events", key, group)
+
+
+def at_risk(key: str, group: str, time: float) -> Cell:
+    return ("at_risk", key, group, float(time))
+
+
+def _add(table: CountTable, name: Cell, value: float, fallback: Cell) -> Cell:
+    """`name`, or `fallback` when `name` already holds another value (not the same count)."""
+    if name in table.values and table.values[name] != float(value):
+        name = fallback
+    return table.cell(name, value)
+
+
+def _try_sum(table: CountTable, total: Cell, parts: Sequence[Cell]) -> None:
+    """Add the equation when it holds (an equation that holds is known to an attacker)."""
+    got = sum(table.values[p] for p in parts)
+    if abs(got - table.values[total]) < 1e-6 and (total, tuple(parts)) not in table.sums:
+        table.add_sum(total, parts)
+
+
+def report_table(results) -> CountTable:  # noqa: ANN001  (a StudyResults)
+    """Every count the study report publishes, with the equations between them."""
+    t = CountTable("report")
+    flow = results.flow
+    t.cell(flow_count(0), flow.n_start)
+    steps = list(flow.to_frame().iter_rows(named=True))
+    for k, r in enumerate(steps, start=1):
+        after = TOTAL if k == len(steps) else flow_count(k)
+        t.cell(after, r["n_after"])
+        t.cell(flow_excluded(k), r["n_excluded"])
+        t.add_sum(flow_count(k - 1), (flow_excluded(k), after))
+    if not steps:
+        t.cell(TOTAL, flow.n_final)
+        t.add_sum(flow_count(0), (TOTAL,))
+    if results.group_counts:
+        groups = [size("treatment", g) for g in results.group_counts]
+        for g, n in results.group_counts.items():
+            t.cell(size("treatment", g), n)
+        _try_sum(t, TOTAL, groups)
+    for key, table in results.tables.items():
+        _summary_cells(t, key, table)
+    if results.trend is not None:
+        _trend_cells(t, results.trend)
+    columns = {curve.id: curve.group for curve in results.spec.survival.curves}
+    for key, km in results.km.items():
+        _km_cells(t, columns.get(key, key), km)
+    _model_cells(t, results)
+    return t
+
+
+def _summary_cells(t: CountTable, key: str, table) -> None:  # noqa: ANN001
+    col = table.group
+    groups = [*table.groups, "Overall"]
+    sizes = dict(zip(table.groups, table.group_sizes.tolist(), strict=True))
+    sizes["Overall"] = float(sum(table.group_sizes))
+    for g in groups:
+        _add(t, group_size(col, g), sizes[g], (key, "size", g))
+    arm_sizes = [group_size(col, g) for g in table.groups]
+    _try_sum(t, TOTAL, arm_sizes)
+    rows = table.rows
+    for variable in table.variables:
+        sub = rows.filter(rows["variable"] == variable)
+        if sub.height == 0:
+            continue
+        kind = sub["kind"][0]
+        names: dict[tuple[str, str | None], Cell] = {}
+        for r in sub.iter_rows(named=True):
+            g = r["group"]
+            level = None if r["is_missing"] else r["level"]
+            if kind == "continuous" and level is not None:
+                continue
+            gc = None if g == "Overall" else col
+            names[(g, level)] = _add(
+                t, count(gc, g, variable, level), r["n"], (key, variable, g, level)
+            )
+        levels = list(dict.fromkeys(lv for (_g, lv) in names if lv is not None))
+        for g in groups:
+            gc = None if g == "Overall" else col
+            parts = [names[(g, lv)] for lv in levels if (g, lv) in names]
+            base = sum(t.values[p] for p in parts)
+            if kind == "continuous":
+                base = sizes[g] - (t.values[names[(g, None)]] if (g, None) in names else 0.0)
+            nonmissing = _add(
+                t, count(gc, g, variable, NONMISSING), base, (key, variable, g, NONMISSING)
+            )
+            if kind == "continuous":
+                t.latent.add(nonmissing)
+            else:
+                _try_sum(t, nonmissing, parts)
+            whole = [nonmissing] + ([names[(g, None)]] if (g, None) in names else [])
+            _try_sum(t, group_size(col, g), whole)
+        for lv in [*levels, None]:
+            arms = [names.get((g, lv)) for g in table.groups]
+            if (("Overall", lv) in names) and all(a is not None for a in arms):
+                _try_sum(t, names[("Overall", lv)], arms)
+        _try_sum(
+            t,
+            count(None, None, variable, NONMISSING),
+            [count(col, g, variable, NONMISSING) for g in table.groups],
+        )
+
+
+def _trend_cells(t: CountTable, trend) -> None:  # noqa: ANN001
+    v = trend.variable
+    for level, n_obs, n_events in zip(trend.levels, trend.n_obs, trend.n_events, strict=True):
+        whole = _add(t, size(v, level), n_obs, ("trend_n", v, level))
+        ev = t.cell(("trend_events", v, trend.outcome, level), n_events)
+        t.add_difference(whole, ev, ("trend_non_events", v, trend.outcome, level))
+
+
+def _km_cells(t: CountTable, column: str, km: dict) -> None:
+    """N, events and numbers at risk of the groups of one curve; the patients leaving the
+    risk set between two printed times and the censored patients are latent cells."""
+    med = km["median"]
+    at = km["at_risk"]
+    times = sorted(set(at["time"].to_list()))
+    groups = []
+    for r in med.iter_rows(named=True):
+        g = r["group"]
+        n = _add(t, size(column, g), r["n_obs"], ("km_n", column, g))
+        groups.append(n)
+        ev = t.cell(events(column, g), r["n_events"])
+        t.add_difference(n, ev, ("censored", column, g))
+        mine = at.filter(at["group"] == g)
+        risk = dict(zip(mine["time"].to_list(), mine["n_risk"].to_list(), strict=True))
+        previous = None
+        for time in times:  # a time past the group's last row has nobody at risk
+            cell = t.cell(at_risk(column, g, time), risk.get(time, 0.0))
+            if previous is None:
+                _try_sum(t, n, [cell])
+            else:
+                t.add_difference(previous, cell, ("left", column, g, time))
+            previous = cell
+    base = count(None, None, column, NONMISSING)
+    _try_sum(t, base if base in t.values else TOTAL, groups)
+
+
+def _model_cells(t: CountTable, results) -> None:  # noqa: ANN001
+    """N, events and dropped rows of the Cox models; propensity and matching counts."""
+    for cov, res in results.univariable.items():
+        n = _add(t, count(None, None, cov, NONMISSING), res.n_obs, ("cox_n", cov))
+        dropped = _add(t, count(None, None, cov, None), res.n_dropped, ("cox_dropped", cov))
+        _try_sum(t, TOTAL, [n, dropped])
+        ev = t.cell(("cox_events", cov), res.n_events)
+        t.add_difference(n, ev, ("cox_censored", cov))
+    mv = results.multivariable
+    if mv is not None:
+        n = t.cell(("cox_mv", "n"), mv.n_obs)
+        dropped = t.cell(("cox_mv", "dropped"), mv.n_dropped)
+        _try_sum(t, TOTAL, [n, dropped])
+        ev = t.cell(("cox_mv", "events"), mv.n_events)
+        t.add_difference(n, ev, ("cox_mv", "censored"))
+    p = results.propensity
+    if p:
+        n = t.cell(("ps", "n"), p["n_obs"])
+        dropped = t.cell(("ps", "dropped"), p["n_dropped"])
+        _try_sum(t, TOTAL, [n, dropped])
+        arms = [
+            t.cell(("ps_n", r["group"]), r["n"])
+            for r in p["weights"].summary().iter_rows(named=True)
+        ]
+        _try_sum(t, n, [a for a in arms if a != ("ps_n", "Overall")])
+        _try_sum(t, n, [("ps_n", "Overall")])
+    m = results.matching
+    if m:
+        matching = m["matching"]
+        sets = t.cell(("match", "sets"), matching.n_sets)
+        for g, k in matching.n_matched().items():
+            matched = t.cell(("match", "matched", g), k)
+            _try_sum(t, sets, [matched])
+            unmatched = t.cell(("match", "unmatched", g), matching.n_unmatched.get(g, 0))
+            if ("ps_n", g) in t.values:
+                _try_sum(t, ("ps_n", g), [matched, unmatched])
