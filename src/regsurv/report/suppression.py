@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -441,21 +442,21 @@ __all__ = [
     "DisclosureError",
     "Interval",
     "Mask",
+    "at_risk",
     "audit",
     "check",
     "check_threshold",
-    "determined",
-    "grid_table",
-    "at_risk",
     "count",
+    "determined",
     "events",
     "flow_count",
     "flow_excluded",
+    "grid_table",
     "group_size",
     "naive_mask",
     "report_table",
-    "size",
     "required_width",
+    "size",
     "suppress",
     "suppress_grid",
 ]
@@ -526,7 +527,7 @@ def _try_sum(table: CountTable, total: Cell, parts: Sequence[Cell]) -> None:
         table.add_sum(total, parts)
 
 
-def report_table(results) -> CountTable:  # noqa: ANN001  (a StudyResults)
+def report_table(results: Any) -> CountTable:
     """Every count the study report publishes, with the equations between them."""
     t = CountTable("report")
     flow = results.flow
@@ -556,7 +557,7 @@ def report_table(results) -> CountTable:  # noqa: ANN001  (a StudyResults)
     return t
 
 
-def _summary_cells(t: CountTable, key: str, table) -> None:  # noqa: ANN001
+def _summary_cells(t: CountTable, key: str, table: Any) -> None:
     col = table.group
     groups = [*table.groups, "Overall"]
     sizes = dict(zip(table.groups, table.group_sizes.tolist(), strict=True))
@@ -608,7 +609,7 @@ def _summary_cells(t: CountTable, key: str, table) -> None:  # noqa: ANN001
         )
 
 
-def _trend_cells(t: CountTable, trend) -> None:  # noqa: ANN001
+def _trend_cells(t: CountTable, trend: Any) -> None:
     v = trend.variable
     for level, n_obs, n_events in zip(trend.levels, trend.n_obs, trend.n_events, strict=True):
         whole = _add(t, size(v, level), n_obs, ("trend_n", v, level))
@@ -616,7 +617,7 @@ def _trend_cells(t: CountTable, trend) -> None:  # noqa: ANN001
         t.add_difference(whole, ev, ("trend_non_events", v, trend.outcome, level))
 
 
-def _km_cells(t: CountTable, column: str, km: dict) -> None:
+def _km_cells(t: CountTable, column: str, km: dict[str, Any]) -> None:
     """N, events and numbers at risk of the groups of one curve; the patients leaving the
     risk set between two printed times and the censored patients are latent cells."""
     med = km["median"]
@@ -643,7 +644,7 @@ def _km_cells(t: CountTable, column: str, km: dict) -> None:
     _try_sum(t, base if base in t.values else TOTAL, groups)
 
 
-def _model_cells(t: CountTable, results) -> None:  # noqa: ANN001
+def _model_cells(t: CountTable, results: Any) -> None:
     """N, events and dropped rows of the Cox models; propensity and matching counts."""
     for cov, res in results.univariable.items():
         n = _add(t, count(None, None, cov, NONMISSING), res.n_obs, ("cox_n", cov))
