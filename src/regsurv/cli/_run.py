@@ -52,7 +52,12 @@ def run(
         typer.Option(help="'sas' (Breslow ties, log-log CIs: the paper) or 'r' (Efron, log CIs)."),
     ] = "sas",
     suppress_below: Annotated[
-        int | None, typer.Option(help="Show every count below N as '<N' (data-use agreements).")
+        int | None,
+        typer.Option(
+            help="Show every count below N (>= 2) as '<N', with the complementary cells that "
+            "would reveal one by subtraction as '*' (data-use agreements). Default: 11 for real "
+            "data, none for the synthetic PUF."
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
 ) -> None:
@@ -90,11 +95,12 @@ def run(
             raise typer.Exit(EXIT_USAGE) from None
     n = results.cohort.height if results.cohort is not None else 0
     label = " (SYNTHETIC DATA)" if results.source.synthetic else ""
-    shown = Suppressor(suppress_below).count(n)
+    shown = Suppressor(results.suppress_below).count(n)
     typer.echo(f"{shown} patients in the cohort{label}; report: {out / 'report.html'}")
     for step, message in results.errors.items():
         typer.echo(
-            f"warning: {step} section not computed: {Suppressor(suppress_below).text(message)}",
+            f"warning: {step} section not computed: "
+            f"{Suppressor(results.suppress_below).text(message)}",
             err=True,
         )
 

@@ -167,8 +167,13 @@ def run_study(
     everything succeeded, so a failed run leaves no half-written report.
     """
     from regsurv.pipeline.spec import load_study
+    from regsurv.report.suppression import check_threshold, threshold_for
     from regsurv.studies import study_path
 
+    try:
+        check_threshold(suppress_below)
+    except ValueError as exc:
+        raise StudyError(str(exc), EXIT_USAGE) from None
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
         raise StudyError(
@@ -193,13 +198,14 @@ def run_study(
     results.source = steps.run(
         "data", lambda: resolve_source(data, layout, spec.study.seed), required=True
     )
+    results.suppress_below = threshold_for(suppress_below, results.source.synthetic)
     steps.run("cohort", lambda: _cohort_step(results), required=True)
     steps.run("tables", lambda: _tables_step(results))
     steps.run("survival", lambda: _km_step(results))
     steps.run("cox", lambda: _cox_step(results))
     steps.run("propensity", lambda: _propensity_step(results))
     steps.run("matching", lambda: _matching_step(results))
-    steps.run(
+    steps.run(  # a failed report, a DisclosureError of the suppression audit included: exit 5
         "report",
         lambda: _write_outputs(results, out_dir, force=force),
         required=True,
@@ -439,8 +445,14 @@ def load_targets(results: StudyResults) -> dict[str, Any] | None:
         return tomllib.load(f)
 
 
-def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:
-    """Provenance of a run: input, study file (as given and resolved), options, versions, times."""
+def manifest(
+    results: StudyResults, study_text: str, suppression: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Provenance of a run: input, study file (as given and resolved), options, versions, times;
+    `suppression`: what the report's cell suppression hid and its audit."""
+    from regsurv.report.format import Suppressor
+
+    scrub = Suppressor(results.suppress_below).text
     src = results.source
     return {
         "regsurv_version": package_versions()["regsurv"],
@@ -461,12 +473,13 @@ def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:
             "normalize_weights": results.profile.normalize_weights,
             "suppress_below": results.suppress_below,
         },
+        "suppression": suppression,
         "seed": results.spec.study.seed,
         "package_versions": package_versions(),
         "started": results.started,
         "finished": results.finished,
         "step_seconds": results.durations,
-        "errors": results.errors,
+        "errors": {step: scrub(message) for step, message in results.errors.items()},
     }
 
 
@@ -485,8 +498,10 @@ def _write_outputs(results: StudyResults, out_dir: Path, *, force: bool) -> None
         results.durations["report"] = round(time.perf_counter() - start, 4)
         results.finished = datetime.now(UTC).isoformat(timespec="seconds")
         text = results.study_path.read_text(encoding="utf-8")
+        suppression = json.loads((tmp / "results.json").read_text(encoding="utf-8"))
         (tmp / "manifest.json").write_text(
-            json.dumps(manifest(results, text), indent=1), encoding="utf-8"
+            json.dumps(manifest(results, text, suppression.get("suppression")), indent=1),
+            encoding="utf-8",
         )
         if out_dir.exists():
             if not force and any(out_dir.iterdir()):

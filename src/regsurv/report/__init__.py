@@ -29,7 +29,7 @@ __all__ = [
 def write_report(results: Any, out_dir: Path, *, targets: dict[str, Any] | None = None) -> Document:
     """Write report.html, report.docx, tables/*.csv, figures/* and results.json to `out_dir`."""
     out_dir = Path(out_dir)
-    suppressor = Suppressor(results.suppress_below)
+    suppressor = Suppressor(results.suppress_below).planned(results)  # audited, or raises
     figures = out_dir / "figures"
     tables = out_dir / "tables"
     tables.mkdir(parents=True, exist_ok=True)
@@ -39,5 +39,8 @@ def write_report(results: Any, out_dir: Path, *, targets: dict[str, Any] | None 
             suppressor.frame(table.tidy).write_csv(tables / f"{table.key}.csv")
     write_html(doc, out_dir / "report.html")
     write_docx(doc, out_dir / "report.docx")
-    (out_dir / "results.json").write_text(results_to_json(results, suppressor), encoding="utf-8")
+    tidy = {table.key: table.tidy for table in doc.tables()}
+    (out_dir / "results.json").write_text(
+        results_to_json(results, suppressor, tidy), encoding="utf-8"
+    )
     return doc

@@ -13,6 +13,7 @@ import polars as pl
 
 from regsurv.report.document import Table
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p, is_missing
+from regsurv.report.suppression import TOTAL, count, flow_count, flow_excluded, size
 
 _HEADER = ("Quantity", "Paper", "Ours", "Within paper CI")
 
@@ -33,6 +34,19 @@ def _cell_counts(table: Any, variable: str, level: str, groups: list[str]) -> li
     rows = table.rows.filter((pl.col("variable") == variable) & (pl.col("level") == level))
     by_group = dict(zip(rows["group"].to_list(), rows["n"].to_list(), strict=True))
     return [by_group.get(g) for g in ["Overall", *groups]]
+
+
+def _cell_names(table: Any, variable: str, level: str, groups: list[str]) -> list[Any]:
+    """The suppression cells of `_cell_counts` (Overall, then `groups`)."""
+    if table is None:
+        return [None] * (len(groups) + 1)
+    rows = table.rows.filter((pl.col("variable") == variable) & (pl.col("level") == level))
+    missing = bool(rows["is_missing"].any()) if rows.height else False
+    lv = None if missing else level
+    return [
+        count(None if g == "Overall" else table.group, g, variable, lv)
+        for g in ["Overall", *groups]
+    ]
 
 
 def _hr_row(name: str, paper: list[Any], ours: dict[str, Any] | None) -> tuple[str, ...]:
@@ -65,25 +79,32 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
     flow = results.flow
     cohort_t = targets.get("cohort", {})
     if "puf_cases" in cohort_t:
-        rows.append(("PUF records", str(cohort_t["puf_cases"]), sup.count(flow.n_start), ""))
+        rows.append(
+            ("PUF records", str(cohort_t["puf_cases"]), sup.cell(flow_count(0), flow.n_start), "")
+        )
     if "excluded_stage_iv_without_sp" in cohort_t:
-        step = next((st for st in flow.steps if st.id == "definitive_surgery"), None)
+        k, step = next(
+            ((k, st) for k, st in enumerate(flow.steps, 1) if st.id == "definitive_surgery"),
+            (0, None),
+        )
         rows.append(
             (
                 "Stage IV without definitive surgery (excluded)",
                 str(cohort_t["excluded_stage_iv_without_sp"]),
-                "—" if step is None else sup.count(step.n_excluded),
+                "—" if step is None else sup.cell(flow_excluded(k), step.n_excluded),
                 "",
             )
         )
     if "included" in cohort_t:
-        rows.append(("Included", str(cohort_t["included"]), sup.count(flow.n_final), ""))
+        rows.append(("Included", str(cohort_t["included"]), sup.cell(TOTAL, flow.n_final), ""))
 
     groups_t = targets.get("groups", {})
     order = list(groups_t.get("order", []))
     counts = results.group_counts
     for g, n in zip(order, groups_t.get("n", []), strict=False):
-        rows.append((f"Patients: {g}", str(n), sup.count(counts.get(g, 0)), ""))
+        rows.append(
+            (f"Patients: {g}", str(n), sup.cell(size("treatment", g), counts.get(g, 0)), "")
+        )
 
     for table_key in ("table1", "table2"):
         for target_variable, cells in targets.get(table_key, {}).items():
@@ -106,7 +127,7 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
                         (
                             f"{table_key.replace('table', 'Table ')} {level} (All)",
                             str(values),
-                            "—" if ours is None else sup.count(ours),
+                            "—" if ours is None else sup.cell(size(flag, "Yes"), ours),
                             "",
                         )
                     )
@@ -123,7 +144,12 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
                         f"{table_key.replace('table', 'Table ')} {variable} = {level} "
                         "(All / SP / M / NSA)",
                         " / ".join(str(v) for v in values),
-                        " / ".join("—" if v is None else sup.count(v) for v in ours),
+                        " / ".join(
+                            "—" if v is None else sup.cell(name, v)
+                            for v, name in zip(
+                                ours, _cell_names(summary, variable, level, order), strict=False
+                            )
+                        ),
                         "",
                     )
                 )
@@ -195,7 +221,7 @@ def paper_comparison(results: Any, targets: dict[str, Any], sup: Suppressor) -> 
             (
                 "PSM patients per arm",
                 str(prop_t["psm_patients_per_arm"]),
-                " / ".join(sup.count(n) for n in per_arm.values()),
+                " / ".join(sup.cell(("match", "matched", g), n) for g, n in per_arm.items()),
                 "",
             )
         )

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
 
 from regsurv.report.format import COUNT_COLUMNS, PERCENT_COLUMNS, Suppressor
+from regsurv.report.suppression import (
+    NONMISSING,
+    TOTAL,
+    count,
+    events,
+    flow_count,
+    flow_excluded,
+    group_size,
+    size,
+)
 
 #: Keys whose values are patient or event counts (scalars or arrays) in the nested results.
 _COUNT_KEYS = COUNT_COLUMNS | {
@@ -38,6 +49,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+
+
 def _suppress(value: Any, sup: Suppressor, key: str | None = None) -> Any:
     if isinstance(value, dict):
         counts = value.get("n")
@@ -53,29 +67,136 @@ def _suppress(value: Any, sup: Suppressor, key: str | None = None) -> Any:
         return {k: _suppress(v, sup, key if inherit else k) for k, v in value.items()}
     if isinstance(value, list):
         return [_suppress(v, sup, key) for v in value]
+    if key in _COUNT_KEYS and isinstance(value, str) and _NUMBER.fullmatch(value):
+        return float(value) if "." in value else int(value)  # a count the mask shows
     if key in _COUNT_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"<{sup.threshold}" if sup.hides(value) else value
     return value
 
 
-def _km_json(km: dict[str, Any], sup: Suppressor) -> dict[str, Any]:
-    """One KM analysis; groups too small to show lose their estimates and curves."""
+def _scrub_text(value: Any, sup: Suppressor, key: str | None = None) -> Any:
+    """Free text (warnings, notes, messages) with its counts suppressed."""
+    if isinstance(value, dict):
+        return {k: _scrub_text(v, sup, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_text(v, sup, key) for v in value]
+    if isinstance(value, str) and key in _TEXT_KEYS:
+        return sup.text(value)
+    return value
+
+
+_TEXT_KEYS = frozenset({"warnings", "notes", "note", "errors", "message", "method"})
+
+
+def _km_json(km: dict[str, Any], sup: Suppressor, column: str) -> dict[str, Any]:
+    """One KM analysis; groups too small to show lose their estimates and curves. Under
+    suppression the per-time counts of the curves are left out (their differences are the
+    events and censorings at each time) and the landmarks keep only the numbers at risk."""
     hidden = sup.hidden_groups(km["median"])
     curves = km["curves"].to_dict()
     curves["curves"] = {g: c for g, c in curves["curves"].items() if g not in hidden}
     curves["median"] = {g: m for g, m in curves["median"].items() if g not in hidden}
+    summary = sup.mask_groups(km["median"], hidden)
+    landmarks = sup.mask_groups(km["landmarks"], hidden)
+    if sup.mask is not None:
+        summary = sup.mask_frame(
+            summary,
+            {
+                "n_obs": [size(column, g) for g in summary["group"]],
+                "n_events": [events(column, g) for g in summary["group"]],
+            },
+        )
+        landmarks = landmarks.drop("n_risk", "n_event", "n_censor")
+        for c in curves["curves"].values():
+            for k in ("n_risk", "n_event", "n_censor"):
+                c.pop(k, None)
+        curves.pop("n_obs", None)
+        curves.pop("n_events", None)
     return {
-        "summary": sup.mask_groups(km["median"], hidden).to_dicts(),
-        "landmarks": sup.mask_groups(km["landmarks"], hidden).to_dicts(),
+        "summary": summary.to_dicts(),
+        "landmarks": landmarks.to_dicts(),
         "logrank": km["logrank"].to_dict(),
         "curves": curves,
         "suppressed_groups": hidden,
     }
 
 
-def results_to_json(results: Any, sup: Suppressor) -> str:
-    """The run's estimates as a JSON document."""
+def _table_json(table: Any, tidy: Any, sup: Suppressor) -> dict[str, Any]:
+    """A summary table's `to_dict()`, its rows and group sizes as the report shows them."""
+    out = table.to_dict()
+    if sup.mask is None:
+        return out
+    out["rows"] = tidy.select(table.rows.columns).to_dict(as_series=False)
+    out["group_sizes"] = [
+        sup.cell_value(group_size(table.group, g), n)
+        for g, n in zip(table.groups, table.group_sizes.tolist(), strict=True)
+    ]
+    return out
+
+
+def _masked_models(payload: dict[str, Any], results: Any, sup: Suppressor) -> None:
+    """Counts of the flow, trend, Cox, propensity and matching entries as the report shows."""
+    if sup.mask is None:
+        return
+    flow = payload["cohort"]
+    flow["n_start"] = sup.cell_value(flow_count(0), flow["n_start"])
+    flow["n_final"] = sup.cell_value(TOTAL, flow["n_final"])
+    last = len(flow["flow"])
+    for k, step in enumerate(flow["flow"], start=1):
+        step["n_before"] = sup.cell_value(flow_count(k - 1), step["n_before"])
+        step["n_excluded"] = sup.cell_value(flow_excluded(k), step["n_excluded"])
+        step["n_after"] = sup.cell_value(TOTAL if k == last else flow_count(k), step["n_after"])
+    payload["cohort"]["groups"] = {
+        g: sup.cell_value(size("treatment", g), n) for g, n in results.group_counts.items()
+    }
+    trend = payload.get("trend")
+    if trend is not None:
+        v, outcome = trend["variable"], trend["outcome"]
+        cells = [
+            (size(v, lv), ("trend_events", v, outcome, lv), n, e)
+            for lv, n, e in zip(trend["levels"], trend["n_obs"], trend["n_events"], strict=True)
+        ]
+        hidden = [sup.cell_hidden(a, n) or sup.cell_hidden(b, e) for a, b, n, e in cells]
+        trend["n_obs"] = [sup.cell_value(a, n) for a, _b, n, _e in cells]
+        trend["n_events"] = [sup.cell_value(b, e) for _a, b, _n, e in cells]
+        trend["proportion"] = [
+            None if h else x for x, h in zip(trend["proportion"], hidden, strict=True)
+        ]
+    for cov, model in payload["cox"]["univariable"].items():
+        model["n_obs"] = sup.cell_value(count(None, None, cov, NONMISSING), model["n_obs"])
+        model["n_dropped"] = sup.cell_value(count(None, None, cov, None), model["n_dropped"])
+        model["n_events"] = sup.cell_value(("cox_events", cov), model["n_events"])
+    mv = payload["cox"]["multivariable"]
+    if mv is not None:
+        for key, name in (("n_obs", "n"), ("n_events", "events"), ("n_dropped", "dropped")):
+            mv[key] = sup.cell_value(("cox_mv", name), mv[key])
+    ps = payload.get("propensity")
+    if ps is not None:
+        ps["n_obs"] = sup.cell_value(("ps", "n"), ps["n_obs"])
+        ps["n_dropped"] = sup.cell_value(("ps", "dropped"), ps["n_dropped"])
+        for row in ps["weights"]:
+            if sup.cell_hidden(("ps_n", row["group"]), row["n"]):
+                row["sum"] = row["ess_kish"] = None
+            row["n"] = sup.cell_value(("ps_n", row["group"]), row["n"])
+    m = payload.get("matching")
+    if m is not None:
+        m["n_sets"] = sup.cell_value(("match", "sets"), m["n_sets"])
+        m["n_matched"] = {
+            g: sup.cell_value(("match", "matched", g), n) for g, n in m["n_matched"].items()
+        }
+        m["n_unmatched"] = {
+            g: sup.cell_value(("match", "unmatched", g), n) for g, n in m["n_unmatched"].items()
+        }
+
+
+def results_to_json(
+    results: Any, sup: Suppressor, tidy_tables: dict[str, Any] | None = None
+) -> str:
+    """The run's estimates as a JSON document (`tidy_tables`: the report's suppressed CSV
+    frames by key, for the summary tables' rows)."""
     spec = results.spec
+    tidy_tables = tidy_tables or {}
+    columns = {c.id: c.group for c in spec.survival.curves} if spec.survival else {}
     payload: dict[str, Any] = {
         "study": spec.study.name,
         "synthetic_data": results.source.synthetic,
@@ -86,15 +207,19 @@ def results_to_json(results: Any, sup: Suppressor) -> str:
             "normalize_weights": results.profile.normalize_weights,
         },
         "suppress_below": results.suppress_below,
-        "errors": results.errors,
+        "errors": {k: sup.text(v) for k, v in results.errors.items()},
         "cohort": {
             "n_start": results.flow.n_start if results.flow is not None else None,
             "n_final": results.flow.n_final if results.flow is not None else None,
             "flow": results.flow.to_frame().to_dicts() if results.flow is not None else [],
         },
-        "tables": {key: t.to_dict() for key, t in results.tables.items()},
+        "tables": {
+            key: _table_json(t, tidy_tables.get(key), sup) for key, t in results.tables.items()
+        },
         "trend": results.trend.to_dict() if results.trend is not None else None,
-        "kaplan_meier": {key: _km_json(km, sup) for key, km in results.km.items()},
+        "kaplan_meier": {
+            key: _km_json(km, sup, columns.get(key, key)) for key, km in results.km.items()
+        },
         "cox": {
             "univariable": {k: r.to_dict() for k, r in results.univariable.items()},
             "multivariable": (
@@ -121,7 +246,10 @@ def results_to_json(results: Any, sup: Suppressor) -> str:
             "balance": m["balance"].to_dict(),
             "survival": m["survival"].to_dict(),
         }
+    if sup.active:  # absent without suppression: results.json of the synthetic default as before
+        payload["suppression"] = sup.audit_summary()
     plain = _plain(payload)
+    _masked_models(plain, results, sup)
     if sup.active:
-        plain = _suppress(plain, sup)
+        plain = _scrub_text(_suppress(plain, sup), sup)
     return json.dumps(plain, indent=1, allow_nan=False)

@@ -69,6 +69,15 @@ def check_threshold(threshold: int | None) -> int | None:
     return threshold
 
 
+def threshold_for(requested: int | None, synthetic: bool) -> int | None:
+    """The ``--suppress-below`` of a run: the user's (checked), else `DEFAULT_THRESHOLD` for
+    real data and none for the synthetic PUF (whose report reproduces the paper's numbers)."""
+    check_threshold(requested)
+    if requested is None and not synthetic:
+        return DEFAULT_THRESHOLD
+    return requested
+
+
 def required_width(threshold: int) -> int:
     """Feasible integer values an attacker must be left with for a sensitive cell."""
     return max(2, math.ceil((threshold - 1) / 2))
@@ -86,6 +95,8 @@ class CountTable:
     values: dict[Cell, float] = field(default_factory=dict)
     sums: list[tuple[Cell, tuple[Cell, ...]]] = field(default_factory=list)
     latent: set[Cell] = field(default_factory=set)
+    #: (name asked for, value) -> the name used, when the asked name held another count.
+    renamed: dict[tuple[Cell, float], Cell] = field(default_factory=dict)
 
     def cell(self, name: Cell, value: float, *, latent: bool = False) -> Cell:
         if name in self.values and self.values[name] != value:
@@ -459,6 +470,7 @@ __all__ = [
     "size",
     "suppress",
     "suppress_grid",
+    "threshold_for",
 ]
 
 
@@ -516,6 +528,7 @@ def at_risk(key: str, group: str, time: float) -> Cell:
 def _add(table: CountTable, name: Cell, value: float, fallback: Cell) -> Cell:
     """`name`, or `fallback` when `name` already holds another value (not the same count)."""
     if name in table.values and table.values[name] != float(value):
+        table.renamed[(name, float(value))] = fallback
         name = fallback
     return table.cell(name, value)
 
