@@ -137,7 +137,9 @@ class Interval:
     @property
     def width(self) -> float:
         """Number of feasible integers (inf when unbounded)."""
-        if math.isinf(self.high):
+        if self.low > self.high:  # nothing seen yet
+            return 0
+        if self.high == math.inf:
             return math.inf
         return math.floor(self.high + 1e-7) - math.ceil(self.low - 1e-7) + 1
 
@@ -214,9 +216,11 @@ def _component_intervals(
     table: CountTable,
     cells: list[Cell],
     primary: set[Cell],
-    hidden: set[Cell],
     threshold: int,
+    exact: bool,
 ) -> list[Interval]:
+    """Intervals of the cells of one component. Not `exact`: a protected cell's interval is
+    the spread of the LP solutions seen (inside the true one), enough to prove the width."""
     from scipy.optimize import linprog
 
     index = {c: i for i, c in enumerate(cells)}
@@ -237,31 +241,53 @@ def _component_intervals(
     a_eq = np.array(rows) if rows else None
     b_eq = np.array(rhs) if rows else None
     bounds = [_bounds(table, primary, c, threshold) for c in cells]
+    # every LP solution is a feasible table: the spread of the values seen so far proves a
+    # cell protected without solving its own two LPs (most cells, after a few solves)
+    seen_low = np.full(len(cells), math.inf)
+    seen_high = np.full(len(cells), -math.inf)
+    need = required_width(threshold)
+
+    def solve(objective: np.ndarray) -> float:
+        res = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if res.status == 3:  # unbounded: only a maximum can be
+            return -math.inf
+        if res.status != 0:
+            raise DisclosureError(f"{table.key}: the audit's LP failed ({res.message})")
+        np.minimum(seen_low, res.x, out=seen_low)
+        np.maximum(seen_high, res.x, out=seen_high)
+        return float(res.fun)
+
     out = []
     for c in cells:
         value = table.values[c]
         sensitive = _sensitive(value, threshold)
         if c in table.latent and not sensitive:
             continue
+        i = index[c]
+        wanted = need if sensitive else 2
+        seen = Interval(c, value, seen_low[i], seen_high[i], sensitive)
+        if not exact and seen.width >= wanted:
+            out.append(seen)
+            continue
         objective = np.zeros(len(cells))
-        objective[index[c]] = 1.0
-        ends = []
-        for sign in (1.0, -1.0):
-            res = linprog(sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            if res.status == 3:  # unbounded
-                ends.append(math.inf)
-            elif res.status != 0:
-                raise DisclosureError(f"{table.key}: the audit's LP failed ({res.message})")
-            else:
-                ends.append(sign * res.fun)
-        out.append(Interval(c, value, ends[0], ends[1], sensitive))
+        objective[i] = 1.0
+        low = solve(objective)
+        seen = Interval(c, value, seen_low[i], seen_high[i], sensitive)
+        if not exact and seen.width >= wanted:
+            out.append(seen)
+            continue
+        high = -solve(-objective)
+        out.append(Interval(c, value, low, high, sensitive))
     return out
 
 
-def audit(mask: Mask, cache: dict | None = None) -> list[Interval]:
+def audit(mask: Mask, cache: dict | None = None, *, exact: bool = False) -> list[Interval]:
     """The attacker's interval of every hidden cell and every sensitive latent cell.
 
-    `cache` (a dict kept by the caller) reuses the intervals of components that did not change.
+    `exact`: the smallest and largest value of each (two LPs per cell); otherwise a protected
+    cell may get a narrower interval that already proves it protected (determined cells are
+    always exact). `cache` (a dict kept by the caller) reuses the intervals of components that
+    did not change.
     """
     table = mask.table
     hidden = set(mask.hidden) | table.latent
@@ -272,7 +298,7 @@ def audit(mask: Mask, cache: dict | None = None) -> list[Interval]:
             frozenset(component),
             frozenset(c for c in component if c in primary),
         )
-        if cache is not None and key in cache:
+        if cache is not None and not exact and key in cache:
             out += cache[key]
             continue
         if len(component) == 1 and any(component[0] in (t, *p) for t, p in table.sums):
@@ -281,19 +307,19 @@ def audit(mask: Mask, cache: dict | None = None) -> list[Interval]:
             sensitive = _sensitive(v, mask.threshold)
             found = [] if c in table.latent and not sensitive else [Interval(c, v, v, v, sensitive)]
         else:
-            found = _component_intervals(table, component, primary, hidden, mask.threshold)
-        if cache is not None:
+            found = _component_intervals(table, component, primary, mask.threshold, exact)
+        if cache is not None and not exact:
             cache[key] = found
         out += found
     return out
 
 
-def determined(mask: Mask, cache: dict | None = None) -> list[Interval]:
+def determined(mask: Mask, cache: dict | None = None, *, exact: bool = False) -> list[Interval]:
     """The hidden cells the published table pins down (see the module's audit criterion)."""
     need = required_width(mask.threshold)
     return [
         i
-        for i in audit(mask, cache)
+        for i in audit(mask, cache, exact=exact)
         if i.width < (need if i.sensitive else 2) and (i.sensitive or i.cell in mask.complementary)
     ]
 
