@@ -16,6 +16,10 @@ that are differences of printed ones (the patients leaving the risk set between 
 the censored patients ``N - events``, the non-missing denominator behind a column
 percentage); a sensitive latent cell must be protected like a printed one.
 
+The study report is one `CountTable` (`report_table`): a count printed in several tables (an
+arm's size in the flow, Tables 1–2 and the Kaplan–Meier tables) is one cell, so no hidden count
+can be recomputed across tables either.
+
 **Algorithm** (`suppress`). (1) Primary: hide every printed sensitive cell. (2)
 Complementary, greedy: while some equation has exactly one hidden cell and that cell is
 sensitive or complementary, hide the smallest published non-zero cell of that equation.
@@ -33,7 +37,15 @@ feasible values are the integers of ``[lo, hi]`` (the LP relaxation, as tau-argu
 outer bound of the integer solutions). A cell is **determined** when fewer than
 ``required_width(N) = max(2, ceil((N-1)/2))`` integers remain for a sensitive cell (for N =
 11: five values, so the published table never narrows a ``<11`` cell to fewer than half of
-its range) or fewer than 2 for a complementary cell.
+its range; "at least 2 values" alone would let 1..N-1 shrink to a pair) or fewer than 2 for
+a complementary cell. Each LP solution is a feasible table, so the spread of the solutions
+seen proves most cells protected without their own two LPs (``exact=True`` solves them all).
+
+**Not covered** (stated so that no one relies on it): quantities that are not linear in the
+counts — p-values, SMDs, survival estimates, weighted sums — are not audited (the estimates
+of a group whose N is below N are hidden instead); cells known to be equal from the data
+dictionary rather than from a printed sum (e.g. two fields blank for the same patients) are
+treated as unrelated.
 """
 
 from __future__ import annotations
@@ -388,8 +400,9 @@ def suppress(table: CountTable, threshold: int) -> Mask:
             return _publish_revealed(mask, cache)
         progressed = False
         for interval in bad:
-            if not interval.sensitive:  # a revealed complementary cell: publish it
+            if not interval.sensitive:  # a revealed complementary cell: publish it, for good
                 complementary.discard(interval.cell)
+                candidates_ok.discard(interval.cell)
                 continue
             pick = smallest(by_cell.get(interval.cell, []))
             if pick is None:  # widen: equations of any hidden cell of the same component
@@ -426,19 +439,6 @@ def _publish_revealed(mask: Mask, cache: dict) -> Mask:
         if determined(trial, cache):
             return mask
         mask = trial
-
-
-def suppress_grid(
-    key: str,
-    counts: Sequence[Sequence[float]],
-    threshold: int,
-    *,
-    margins: bool = True,
-) -> Mask:
-    """Suppress a plain ``r x c`` table of counts with its row, column and grand totals
-    (cells ``(i, j)``, totals ``(i, "total")``, ``("total", j)``, ``("total", "total")``)."""
-    table = grid_table(key, counts, margins=margins)
-    return suppress(table, threshold)
 
 
 def grid_table(key: str, counts: Sequence[Sequence[float]], *, margins: bool = True) -> CountTable:
@@ -495,7 +495,6 @@ __all__ = [
     "required_width",
     "size",
     "suppress",
-    "suppress_grid",
     "threshold_for",
 ]
 
