@@ -232,11 +232,25 @@ def _published_cells(published: dict, raw: dict, results) -> list[tuple[object, 
             level = None if rows["is_missing"][i] else rows["level"][i]
             gc = None if g == "Overall" else col
             add(count(gc, g, v, level), pt["rows"]["n"][i], r)
+        tests = rt["tests"]
+        for i, v in enumerate(tests["variable"]):
+            add(count(None, None, v, NONMISSING), pt["tests"]["n_obs"][i], tests["n_obs"][i])
+            add(count(None, None, v, None), pt["tests"]["n_missing"][i], tests["n_missing"][i])
     columns = {c.id: c.group for c in results.spec.survival.curves}
     for key, km in published["kaplan_meier"].items():
-        for p, r in zip(km["summary"], raw["kaplan_meier"][key]["summary"], strict=True):
-            add(size(columns[key], r["group"]), p["n_obs"], r["n_obs"])
-            add(events(columns[key], r["group"]), p["n_events"], r["n_events"])
+        raw_km, column = raw["kaplan_meier"][key], columns[key]
+        for p, r in zip(km["summary"], raw_km["summary"], strict=True):
+            add(size(column, r["group"]), p["n_obs"], r["n_obs"])
+            add(events(column, r["group"]), p["n_events"], r["n_events"])
+        for g, r in raw_km["curves"]["curves"].items():  # the curves repeat N and events
+            if g not in km["curves"]["curves"]:  # a group below N: no curve at all
+                continue
+            add(size(column, g), km["curves"]["curves"][g]["n_obs"], r["n_obs"])
+            add(events(column, g), km["curves"]["curves"][g]["n_events"], r["n_events"])
+        lr_raw, lr = raw_km["logrank"], km["logrank"]
+        for i, g in enumerate(lr_raw["groups"]):
+            add(size(column, g), lr["n"][i], lr_raw["n"][i])
+            add(events(column, g), lr["observed"][i], lr_raw["observed"][i])
     for cov, p in published["cox"]["univariable"].items():
         r = raw["cox"]["univariable"][cov]
         add(count(None, None, cov, NONMISSING), p["n_obs"], r["n_obs"])

@@ -294,8 +294,24 @@ def _trend_section(doc: Document, results: Any, sup: Suppressor) -> None:
                 "each period'; the column percentages of Table 1 answer 'when were its patients "
                 "treated'."
             ),
-            tidy=frame,
+            tidy=_trend_tidy(trend, frame, sup),
         )
+    )
+
+
+def _trend_tidy(trend: Any, frame: pl.DataFrame, sup: Suppressor) -> pl.DataFrame:
+    """The trend table's CSV with the report's suppression (a share goes with its counts)."""
+    v, outcome = trend.variable, trend.outcome
+    n_cells = [size(v, lv) for lv in frame["level"]]
+    event_cells = [("trend_events", v, outcome, lv) for lv in frame["level"]]
+    hidden = [
+        sup.cell_hidden(a, n) or sup.cell_hidden(b, e)
+        for a, b, n, e in zip(n_cells, event_cells, frame["n_obs"], frame["n_events"], strict=True)
+    ]
+    return sup.mask_frame(
+        frame,
+        {"n_obs": n_cells, "n_events": event_cells},
+        {"proportion": hidden, "row_percent": hidden},
     )
 
 

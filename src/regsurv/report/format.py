@@ -124,7 +124,7 @@ class Suppressor:
 
     def _name(self, cell: Hashable, n: float | None) -> Hashable | None:
         """The mask's name of `cell` holding count `n` (None when the report has no such)."""
-        if self.mask is None or is_missing(n):
+        if self.mask is None or is_missing(n) or isinstance(n, str):  # str: already shown
             return None
         table = self.mask.table
         if table.values.get(cell) == float(n):  # type: ignore[arg-type]

@@ -107,18 +107,27 @@ def _km_json(km: dict[str, Any], sup: Suppressor, column: str) -> dict[str, Any]
             },
         )
         landmarks = landmarks.drop("n_risk", "n_event", "n_censor")
-        for c in curves["curves"].values():
-            for k in ("n_risk", "n_event", "n_censor"):
-                c.pop(k, None)
-        curves.pop("n_obs", None)
-        curves.pop("n_events", None)
-    return {
+    out = {
         "summary": summary.to_dicts(),
         "landmarks": landmarks.to_dicts(),
         "logrank": km["logrank"].to_dict(),
         "curves": curves,
         "suppressed_groups": hidden,
     }
+    if sup.mask is not None:
+        base = count(None, None, column, NONMISSING)
+        whole = base if sup.mask.table.values.get(base) == km["curves"].n_obs else TOTAL
+        out = _plain(out)
+        _mask_survival(
+            out,
+            whole,
+            ("events_total", column),
+            lambda g: size(column, g),
+            sup,
+            lambda g: events(column, g),
+        )
+        out["summary"] = summary.to_dicts()
+    return out
 
 
 def _table_json(table: Any, tidy: Any, sup: Suppressor) -> dict[str, Any]:
@@ -127,6 +136,13 @@ def _table_json(table: Any, tidy: Any, sup: Suppressor) -> dict[str, Any]:
     if sup.mask is None:
         return out
     out["rows"] = tidy.select(table.rows.columns).to_dict(as_series=False)
+    tests = out["tests"]
+    for key, level in (("n_obs", NONMISSING), ("n_missing", None)):
+        if key in tests:
+            tests[key] = [
+                sup.cell_value(count(None, None, v, level), n)
+                for v, n in zip(tests["variable"], tests[key], strict=True)
+            ]
     out["group_sizes"] = [
         sup.cell_value(group_size(table.group, g), n)
         for g, n in zip(table.groups, table.group_sizes.tolist(), strict=True)
@@ -178,8 +194,23 @@ def _masked_models(payload: dict[str, Any], results: Any, sup: Suppressor) -> No
             if sup.cell_hidden(("ps_n", row["group"]), row["n"]):
                 row["sum"] = row["ess_kish"] = None
             row["n"] = sup.cell_value(("ps_n", row["group"]), row["n"])
+    for section in (ps, payload.get("matching")):
+        if section is not None and isinstance(section.get("balance"), dict):
+            balance = section["balance"]
+            if "n_obs" in balance:
+                balance["n_obs"] = sup.cell_value(("ps", "n"), balance["n_obs"])
+    if ps is not None:  # the IPTW analysis: its N, events and arms are the cells above
+        _mask_survival(ps["iptw"], ("ps", "n"), ("ps", "events"), lambda g: ("ps_n", g), sup)
     m = payload.get("matching")
     if m is not None:
+        _mask_survival(
+            m["survival"],
+            ("match", "n"),
+            ("match", "events"),
+            lambda g: ("match", "matched", g),
+            sup,
+            lambda g: ("match", "events", g),
+        )
         m["n_sets"] = sup.cell_value(("match", "sets"), m["n_sets"])
         m["n_matched"] = {
             g: sup.cell_value(("match", "matched", g), n) for g, n in m["n_matched"].items()
@@ -187,6 +218,57 @@ def _masked_models(payload: dict[str, Any], results: Any, sup: Suppressor) -> No
         m["n_unmatched"] = {
             g: sup.cell_value(("match", "unmatched", g), n) for g, n in m["n_unmatched"].items()
         }
+
+
+def _mask_survival(
+    node: Any,
+    n_cell: Any,
+    events_cell: Any,
+    group_cell: Any,
+    sup: Suppressor,
+    group_events: Any = None,
+) -> None:
+    """A survival result's nested dicts (curves, log-rank, Cox): whole-sample and per-group
+    counts as the report's cells show them; per-time counts dropped (their differences are
+    the events and censorings at each time); weighted event sums dropped."""
+    if isinstance(node, list):
+        for item in node:
+            _mask_survival(item, n_cell, events_cell, group_cell, sup, group_events)
+        return
+    if not isinstance(node, dict):
+        return
+    for key in ("n_risk", "n_event", "n_censor"):
+        if isinstance(node.get(key), list):
+            del node[key]
+    if isinstance(node.get("groups"), list) and isinstance(node.get("n"), list):  # log-rank
+        groups = node["groups"]
+        node["n"] = [
+            sup.cell_value(group_cell(g), n) for g, n in zip(groups, node["n"], strict=True)
+        ]
+        if isinstance(node.get("observed"), list):
+            node["observed"] = [
+                sup.cell_value(group_events(g), o)
+                if group_events is not None
+                and isinstance(o, (int, float))
+                and float(o).is_integer()
+                else None
+                for g, o in zip(groups, node["observed"], strict=True)
+            ]
+    group = node.get("group") if isinstance(node.get("group"), str) else None
+    per_group = group is not None and "time" in node
+    if "n_obs" in node:
+        node["n_obs"] = sup.cell_value(group_cell(group) if per_group else n_cell, node["n_obs"])
+    if "n_events" in node:
+        value = node["n_events"]
+        if isinstance(value, float) and not value.is_integer():
+            node["n_events"] = None  # a weighted sum of events
+        elif per_group:
+            node["n_events"] = sup.cell_value(group_events(group), value) if group_events else None
+        else:
+            node["n_events"] = sup.cell_value(events_cell, value)
+    for value in node.values():
+        if isinstance(value, (dict, list)):
+            _mask_survival(value, n_cell, events_cell, group_cell, sup, group_events)
 
 
 def results_to_json(

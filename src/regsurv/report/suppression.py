@@ -634,8 +634,14 @@ def _summary_cells(t: CountTable, key: str, table: Any) -> None:
                 t.latent.add(nonmissing)
             else:
                 _try_sum(t, nonmissing, parts)
-            whole = [nonmissing] + ([names[(g, None)]] if (g, None) in names else [])
-            _try_sum(t, group_size(col, g), whole)
+            if (g, None) not in names:  # no Missing row: none missing (the tests say 0)
+                names[(g, None)] = _add(
+                    t,
+                    count(gc, g, variable, None),
+                    sizes[g] - t.values[nonmissing],
+                    (key, variable, g, None),
+                )
+            _try_sum(t, group_size(col, g), [nonmissing, names[(g, None)]])
         for lv in [*levels, None]:
             arms = [names.get((g, lv)) for g in table.groups]
             if (("Overall", lv) in names) and all(a is not None for a in arms):
@@ -680,6 +686,9 @@ def _km_cells(t: CountTable, column: str, km: dict[str, Any]) -> None:
             previous = cell
     base = count(None, None, column, NONMISSING)
     _try_sum(t, base if base in t.values else TOTAL, groups)
+    total_events = [events(column, r["group"]) for r in med.iter_rows(named=True)]
+    t.cell(("events_total", column), sum(t.values[e] for e in total_events))
+    t.add_sum(("events_total", column), total_events)
 
 
 def _model_cells(t: CountTable, results: Any) -> None:
@@ -708,6 +717,9 @@ def _model_cells(t: CountTable, results: Any) -> None:
         ]
         _try_sum(t, n, [a for a in arms if a != ("ps_n", "Overall")])
         _try_sum(t, n, [("ps_n", "Overall")])
+        cox = getattr(p["survival"], "cox", None)
+        if cox is not None and cox.n_obs == p["n_obs"]:
+            t.add_difference(n, t.cell(("ps", "events"), cox.n_events), ("ps", "censored"))
     m = results.matching
     if m:
         matching = m["matching"]
@@ -718,3 +730,14 @@ def _model_cells(t: CountTable, results: Any) -> None:
             unmatched = t.cell(("match", "unmatched", g), matching.n_unmatched.get(g, 0))
             if ("ps_n", g) in t.values:
                 _try_sum(t, ("ps_n", g), [matched, unmatched])
+        km = m["survival"].km
+        n = t.cell(("match", "n"), km.n_obs)
+        _try_sum(t, n, [("match", "matched", g) for g in matching.n_matched()])
+        t.add_difference(n, t.cell(("match", "events"), km.n_events), ("match", "censored"))
+        for g, curve in km.curves.items():
+            if ("match", "matched", g) in t.values:
+                t.add_difference(
+                    ("match", "matched", g),
+                    t.cell(("match", "events", g), curve.n_events),
+                    ("match", "censored", g),
+                )
