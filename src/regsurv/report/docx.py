@@ -113,7 +113,8 @@ def _caption(d: Any, title: str, kind: str, counters: dict[str, int], style: str
         p.add_run(f"{label} ")
         _field(p, f"SEQ {identifier} \\r {n} \\* ARABIC", str(n))
         p.add_run(rest)
-        counters[identifier] = n
+        if identifier in counters:
+            counters[identifier] = n
     elif kind in counters:
         counters[kind] += 1
         p.add_run(f"{kind} ")
@@ -217,6 +218,7 @@ def _table(d: Any, t: Table) -> None:
     if t.rows:
         for cell in table.rows[-1].cells:
             _borders(cell, bottom=12)
+    _widths(d, table, t)
     for line in t.footnotes:
         p = d.add_paragraph(style="Table Note")
         mark, _, rest = line.partition(" ")
@@ -227,6 +229,25 @@ def _table(d: Any, t: Table) -> None:
             p.add_run(line)
     if t.note:
         d.add_paragraph(style="Table Note").add_run(t.note).italic = True
+
+
+def _widths(d: Any, table: Any, t: Table) -> None:
+    """Column widths in proportion to each column's longest cell (header words count once)."""
+    section = d.sections[-1]
+    usable = section.page_width - section.left_margin - section.right_margin
+    need = []
+    for j, head in enumerate(t.header):
+        cells = [len(r[j].strip()) for r in t.rows]
+        longest_word = max((len(w) for w in head.split()), default=4)
+        need.append(min(max([longest_word, *cells, 4]), 45))
+    total = sum(need)
+    table.autofit = False
+    widths = [int(usable * n / total) for n in need]
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for row in table.rows[1 if t.spanners else 0 :]:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
 
 
 def _orientation(d: Any, landscape: bool) -> None:
@@ -269,7 +290,8 @@ def write_docx(
         d.add_paragraph(doc.subtitle)
     counters = {"Table": 0, "Figure": 0} if number_unlabelled or not headings else {}
     for s in doc.sections:
-        if headings and s.title:
+        first_title = getattr(s.blocks[0], "title", None) if s.blocks else None
+        if headings and s.title and s.title != first_title:  # else its caption says it
             d.add_heading(s.title, level=1)
         for b in s.blocks:
             if isinstance(b, Paragraph):

@@ -161,7 +161,7 @@ def format_summary(
             smd_cell = ([fmt_num(level_smd, 3) if level_smd is not None else ""]) if smd else []
             rows.append((f"  {level}", *out, "", *smd_cell))
     all_notes = [
-        "Cells: n (column %) or mean (SD); percentages exclude missing values, which are "
+        "Cells: n (column %); percentages exclude missing values, which are "
         "shown as their own row and left out of the tests.",
         *result.notes,
         f"SMD: largest absolute standardized difference over pairs of groups ({result.smd_rule})."
