@@ -58,6 +58,7 @@ FIGURES = (
     "fig2a",
     "fig2b",
     "fig3",
+    "forest_table3",
     "love_plot_iptw",
     "km_iptw",
     "love_plot_matching",

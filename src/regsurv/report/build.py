@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from regsurv.report.comparison import paper_comparison
 from regsurv.report.document import Document, Figure, Paragraph, Section, Table
 from regsurv.report.figures import KaplanMeierDisplay, save_figure
+from regsurv.report.forest_plot import ForestPlotDisplay
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p
 from regsurv.report.tables import (
     format_balance,
@@ -192,8 +194,18 @@ def _survival_section(doc: Document, results: Any, figures: Path, sup: Suppresso
             xlabel=s_spec.time_label,
             groups=list(km["curves"].keys()),
             suppressor=sup,
+            medians=km["median"],
+            p_value=km["logrank"].p_value,
         ).plot()
-        s.add(_figure(display, figures, curve.id, curve.title, "Shaded: 95% confidence bands."))
+        s.add(
+            _figure(
+                display,
+                figures,
+                curve.id,
+                curve.title,
+                "Shaded: 95% confidence bands; +: censored; p: log-rank test.",
+            )
+        )
         s.add(_km_summary(curve.table, curve.table_title, km, s_spec.landmarks, sup, note))
         _warnings(s, km["curves"], km["logrank"])
 
@@ -206,6 +218,12 @@ def _variable_labels(results: Any) -> dict[str, str]:
 
 def _label(column: str, labels: dict[str, str]) -> str:
     return labels.get(column, column.replace("_", " ").capitalize())
+
+
+def _balance_labels(results: Any, *balances: Any) -> dict[str, str]:
+    """Display labels of every covariate of the balance tables."""
+    labels = _variable_labels(results)
+    return {str(v): _label(str(v), labels) for b in balances for v in b.variable}
 
 
 def _levels(cohort: pl.DataFrame, columns: Sequence[str]) -> dict[str, list[str]]:
@@ -259,7 +277,7 @@ def _zph_note(result: Any) -> Paragraph | None:
     )
 
 
-def _cox_section(doc: Document, results: Any, sup: Suppressor) -> None:
+def _cox_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -> None:
     s_spec = results.spec.survival
     labels = _variable_labels(results)
     s = doc.section("supp_table4", "Supplementary Table 4. Univariable Cox models")
@@ -302,6 +320,21 @@ def _cox_section(doc: Document, results: Any, sup: Suppressor) -> None:
         zph = _zph_note(mv)
         if zph is not None:
             s.add(zph)
+        forest = ForestPlotDisplay.from_result(
+            mv,
+            labels=labels,
+            levels=_levels(results.cohort, s_spec.multivariable.covariates),
+            suppressor=sup,
+        )
+        s.add(
+            _figure(
+                forest,
+                figures,
+                "forest_table3",
+                "Forest plot of Table 3",
+                "Hazard ratios with Wald 95% CIs (log scale); bold p < 0.05.",
+            )
+        )
         _warnings(s, mv)
 
 
@@ -357,10 +390,14 @@ def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppres
             "Supplementary Table 5. Covariate balance before and after IPTW",
             p["balance"],
             "after IPTW",
-            _variable_labels(results),
+            _balance_labels(results, p["balance"]),
         )
     )
-    love = LovePlotDisplay(balance=p["balance"], title="Covariate balance (IPTW)").plot()
+    love = LovePlotDisplay(
+        balance=p["balance"],
+        title="Covariate balance (IPTW)",
+        labels=_balance_labels(results, p["balance"]),
+    ).plot()
     s.add(_figure(love, figures, "love_plot_iptw", "Love plot: |SMD| before and after IPTW"))
     summary = p["weights"].summary()
     s.add(
@@ -391,9 +428,13 @@ def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppres
     surv = p["survival"]
     display = KaplanMeierDisplay(
         curves=surv.curves.to_frame(),
+        at_risk=surv.curves.at(results.spec.survival.at_risk_times),
         title="IPTW-weighted overall survival",
         xlabel=results.spec.survival.time_label,
         suppressor=sup,
+        p_value=None if surv.logrank is None else surv.logrank.p_value,
+        p_label="Weighted log-rank",
+        risk_table_title="Weighted number at risk (IPTW, rounded)",
     ).plot()
     s.add(
         _figure(
@@ -422,6 +463,21 @@ def _propensity_section(doc: Document, results: Any, figures: Path, sup: Suppres
         )
     )
     _warnings(s, p["model"], p["weights"], p["balance"], surv)
+
+
+def _matching_adjustments(results: Any) -> dict[str, Any]:
+    """Matched balance, with the IPTW balance beside it when both start from the same
+    unadjusted SMDs (same rows, same cohort)."""
+    matched = results.matching["balance"]
+    out = {"Matched": matched}
+    iptw = (results.propensity or {}).get("balance")
+    if (
+        iptw is not None
+        and iptw.estimate_before.shape == matched.estimate_before.shape
+        and np.allclose(iptw.estimate_before, matched.estimate_before, equal_nan=True)
+    ):
+        out["IPTW"] = iptw
+    return out
 
 
 def _matching_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -> None:
@@ -455,19 +511,25 @@ def _matching_section(doc: Document, results: Any, figures: Path, sup: Suppresso
             "Covariate balance before and after matching",
             m["balance"],
             "after matching",
-            _variable_labels(results),
+            _balance_labels(results, m["balance"]),
         )
     )
-    love = LovePlotDisplay(balance=m["balance"], title="Covariate balance (matching)").plot()
+    love = LovePlotDisplay(
+        adjustments=_matching_adjustments(results),
+        title="Covariate balance (matching)",
+        labels=_balance_labels(results, m["balance"]),
+    ).plot()
     s.add(
         _figure(love, figures, "love_plot_matching", "Love plot: |SMD| before and after matching")
     )
     surv = m["survival"]
     display = KaplanMeierDisplay(
         curves=surv.km.to_frame(),
+        at_risk=surv.km.at(results.spec.survival.at_risk_times),
         title="Overall survival, matched sample",
         xlabel=results.spec.survival.time_label,
         suppressor=sup,
+        p_value=surv.logrank.p_value,
     ).plot()
     s.add(_figure(display, figures, "km_matched", "Kaplan–Meier curves in the matched sample"))
     lr = surv.logrank
@@ -534,7 +596,7 @@ def build_document(
     _flow_section(doc, results, figures, suppressor)
     _tables_section(doc, results, suppressor)
     _survival_section(doc, results, figures, suppressor)
-    _cox_section(doc, results, suppressor)
+    _cox_section(doc, results, figures, suppressor)
     if spec.propensity is not None:
         _propensity_section(doc, results, figures, suppressor)
     if spec.matching is not None:
