@@ -239,7 +239,7 @@ def _widths(d: Any, table: Any, t: Table) -> None:
     for j, head in enumerate(t.header):
         cells = [len(r[j].strip()) for r in t.rows]
         longest_word = max((len(w) for w in head.split()), default=4)
-        need.append(min(max([longest_word, *cells, 4]), 45))
+        need.append(min(max([longest_word, *cells, 6]), 45) + 2)  # + cell padding
     total = sum(need)
     table.autofit = False
     widths = [int(usable * n / total) for n in need]
