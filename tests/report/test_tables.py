@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from regsurv.causal import balance_table
 from regsurv.describe import summary_table
@@ -162,3 +165,28 @@ def test_decimal_alignment_pads_integer_parts():
     assert cells[1] == FIGURE_SPACE * 3 + "12 (1.0)"
     assert cells[2] == ""
     assert cells[4] == FIGURE_SPACE * 4 + "0.25"
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.builds(
+                lambda n, d, pct: (
+                    f"{n:,}" + (f".{d}" if d else "") + (f" ({pct:.1f})" if pct else "")
+                ),
+                st.integers(0, 10**6),
+                st.sampled_from(["", "5", "25"]),
+                st.one_of(st.none(), st.floats(0, 100)),
+            ),
+            st.sampled_from(["", "NA", "—", "1 (reference)", "<0.001", "<11"]),
+        ),
+        max_size=12,
+    )
+)
+def test_decimal_alignment_only_pads_and_lines_up_integer_parts(cells):
+    out = decimal_aligned(cells)
+    assert [c.lstrip(FIGURE_SPACE) for c in out] == [c.lstrip(FIGURE_SPACE) for c in cells]
+    widths = {
+        len(m.group(0)) for c in out if (m := re.match(rf"^{FIGURE_SPACE}*\D{{0,2}}?[\d,]+", c))
+    }
+    assert len(widths) <= 1

@@ -21,7 +21,8 @@ its LaTeX output drops cell styles ("Styles are not yet supported in LaTeX outpu
 p-values), it has no Word output, and the report must be one offline file whose suppression,
 bold cells and footnote marks follow the same rules in HTML, Word and LaTeX. The hand-written
 renderer (`html.render_table`, `latex.render_table`, `docx.write_docx`) works from one
-`Table`, renders in well under a millisecond and needs no dependency.
+`Table`, renders a 60-row table in ~5 ms (great_tables: ~890 ms in the same run, a
+loaded 2-core machine) and needs no dependency.
 """
 
 from __future__ import annotations
