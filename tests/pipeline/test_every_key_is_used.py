@@ -45,7 +45,9 @@ def _fields_read(sarcoma, tmp_path, spec) -> set[str]:
     ctx = context(sarcoma)
     record = run_analysis(ctx, tracked)
     assert not record.failed, record
-    results = SimpleNamespace(cohort=cohort.cohort, spec=study, profile=ctx.profile)
+    results = SimpleNamespace(
+        cohort=cohort.cohort, spec=study, profile=ctx.profile, analyses={record.spec.id: record}
+    )
     render = RenderContext(results, tmp_path, Suppressor(None))
     RENDERERS[record.kind].section(Section(spec.id, spec.title), record, render)
     return seen

@@ -58,6 +58,7 @@ FIGURES = (
     "fig2a",
     "fig2b",
     "fig3",
+    "forest_table3",
     "love_plot_iptw",
     "km_iptw",
     "love_plot_matched",
@@ -170,6 +171,11 @@ def test_html_renders_in_chromium_without_network_requests(study_run, tmp_path):
         assert f'id="{section}"' in dom, section
     assert dom.count("<img") == len(FIGURES)
     assert dom.count("<table") == len(TABLES)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", dom))
+    assert not re.search(r"\bp = <", text) and "p < 0.001" in text
+    table3 = dom.split('id="tbl-table3"', 1)[1].split("</table>", 1)[0]
+    assert "<strong>" in table3 and "<sup>a</sup>" in table3  # bold p < 0.05, type-3 footnote
+    assert "<th>Test</th>" not in dom
     urls = set(re.findall(r'"url":"([^"]+)"', netlog.read_text()))
     # Chromium's own background services (clock sync, component updates) talk to Google hosts
     # whatever page is open; anything else that leaves came from the report.

@@ -11,15 +11,31 @@ from typing import Any
 from regsurv.report.build import RENDERERS, build_document
 from regsurv.report.document import Document
 from regsurv.report.docx import write_docx
+from regsurv.report.figures import KaplanMeierDisplay
+from regsurv.report.forest_plot import ForestPlotDisplay
 from regsurv.report.format import Suppressor
 from regsurv.report.html import render_html, write_html
+from regsurv.report.love_plot import LovePlotDisplay
 from regsurv.report.results_json import results_to_json
+from regsurv.report.tables import (
+    format_balance,
+    format_regression,
+    format_summary,
+    format_survival,
+)
 
 __all__ = [
     "RENDERERS",
     "Document",
+    "ForestPlotDisplay",
+    "KaplanMeierDisplay",
+    "LovePlotDisplay",
     "Suppressor",
     "build_document",
+    "format_balance",
+    "format_regression",
+    "format_summary",
+    "format_survival",
     "render_html",
     "write_docx",
     "write_html",

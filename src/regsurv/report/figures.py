@@ -6,13 +6,14 @@ Each Display holds data only; `plot` draws it and keeps the artists (`ax_`, `fig
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from regsurv.report.format import Suppressor
+from regsurv.report.format import Suppressor, is_missing
 
 #: Colour-blind-safe palette (Okabe–Ito), enough for the 8 treatment combinations.
 PALETTE = (
@@ -38,13 +39,24 @@ def pyplot() -> Any:
 
 
 class KaplanMeierDisplay:
-    """Kaplan–Meier curves with confidence bands and a number-at-risk table.
+    """Kaplan–Meier curves with confidence bands, censor marks and a number-at-risk table
+    (survminer's ``ggsurvplot(risk.table = TRUE, conf.int = TRUE, censor = TRUE)``).
 
     Parameters
     ----------
-    curves : tidy frame with ``group, time, estimate, conf_low, conf_high`` (one row per distinct
-        time, as ``SurvivalCurves.to_frame()`` returns; curves start at (0, 1)).
-    at_risk : frame with ``group, time, n_risk`` at the tick times (``SurvivalCurves.at``).
+    curves : tidy frame with ``group, time, estimate, conf_low, conf_high`` (and ``n_censor``
+        for censor marks), one row per distinct time, as ``SurvivalCurves.to_frame()``
+        returns; curves start at (0, 1).
+    at_risk : frame with ``group, time, n_risk`` at the tick times (``SurvivalCurves.at``);
+        weighted numbers are rounded.
+    medians : frame with ``group, median`` (``SurvivalCurves.median()``) for median lines.
+    p_value : a test's p (log-rank) printed on the plot as ``p_label p = ...``.
+    palette : colours in group order, or ``{group: colour}``; default Okabe–Ito.
+    labels : display names of the groups (legend and risk table).
+
+    `from_result` takes a `SurvivalCurves` (plain, IPTW-weighted or matched) and optionally a
+    `LogrankResult`. `plot` keeps the artists: ``ax_``, ``figure_``, ``lines_``,
+    ``censor_marks_``, ``median_lines_``, ``p_text_``, ``risk_ax_``, ``risk_texts_``.
     """
 
     def __init__(
@@ -57,6 +69,12 @@ class KaplanMeierDisplay:
         ylabel: str = "Overall survival",
         groups: Sequence[str] | None = None,
         suppressor: Suppressor | None = None,
+        medians: pl.DataFrame | None = None,
+        p_value: float | None = None,
+        p_label: str = "Log-rank",
+        palette: Sequence[str] | Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        risk_table_title: str = "Number at risk",
     ) -> None:
         self.curves = curves
         self.at_risk = at_risk
@@ -65,13 +83,79 @@ class KaplanMeierDisplay:
         self.ylabel = ylabel
         self.groups = list(groups) if groups is not None else list(dict.fromkeys(curves["group"]))
         self.suppressor = suppressor or Suppressor()
+        self.medians = medians
+        self.p_value = p_value
+        self.p_label = p_label
+        self.palette = palette
+        self.labels = dict(labels or {})
+        self.risk_table_title = risk_table_title
 
-    def plot(self, *, show_ci: bool | None = None, figsize: tuple[float, float] = (7.0, 5.0)):
-        """Draw the curves (CI bands by default up to 4 groups) and the at-risk table."""
+    @classmethod
+    def from_result(
+        cls,
+        curves: Any,
+        *,
+        logrank: Any = None,
+        breaks: Sequence[float] | None = None,
+        risk_table: bool = True,
+        ax: Any = None,
+        plot_kwargs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> KaplanMeierDisplay:
+        """Draw a `SurvivalCurves` (numbers at risk at `breaks`, default: the axis ticks).
+
+        ``logrank`` (a `LogrankResult`) gives the p-value; `plot_kwargs` go to `plot`
+        (e.g. ``{"median_lines": True, "show_p": True, "xlim": (0, 5)}``).
+        """
+        frame = curves.to_frame()
+        if breaks is None:
+            breaks = _nice_breaks(float(frame["time"].max()))
+        display = cls(
+            curves=frame,
+            at_risk=curves.at(list(breaks)).select("group", "time", "n_risk")
+            if risk_table
+            else None,
+            groups=list(curves.keys()),
+            medians=curves.median(),
+            p_value=None if logrank is None else logrank.p_value,
+            **kwargs,
+        )
+        return display.plot(ax=ax, breaks=breaks, **dict(plot_kwargs or {}))
+
+    def _colour(self, i: int, name: str) -> str:
+        if isinstance(self.palette, Mapping):
+            return self.palette.get(name, PALETTE[i % len(PALETTE)])
+        palette = list(self.palette) if self.palette else list(PALETTE)
+        return palette[i % len(palette)]
+
+    def plot(
+        self,
+        ax: Any = None,
+        *,
+        show_ci: bool | None = None,
+        censor_marks: bool = True,
+        median_lines: bool = False,
+        show_p: bool | None = None,
+        xlim: tuple[float, float] | None = None,
+        breaks: Sequence[float] | None = None,
+        figsize: tuple[float, float] = (7.0, 5.0),
+    ) -> KaplanMeierDisplay:
+        """Draw the curves (CI bands by default up to 4 groups), censor marks ("+"), median
+        lines on request, the p-value when one was given, and the at-risk table.
+
+        With `ax`, the curves go there and the risk table into an inset axes below it."""
         plt = pyplot()
         show_ci = len(self.groups) <= 4 if show_ci is None else show_ci
+        show_p = self.p_value is not None if show_p is None else show_p
         n_table = len(self.groups) if self.at_risk is not None else 0
-        if n_table:
+        tax = None
+        given_ax = ax is not None
+        if given_ax:
+            fig = ax.figure
+            if n_table:
+                height = 0.06 * n_table + 0.04
+                tax = ax.inset_axes([0.0, -0.16 - height, 1.0, height], sharex=ax)
+        elif n_table:
             fig, (ax, tax) = plt.subplots(
                 2,
                 1,
@@ -81,57 +165,103 @@ class KaplanMeierDisplay:
             )
         else:
             fig, ax = plt.subplots(figsize=figsize)
-        self.lines_ = {}
-        self.colours_ = {}
+        self.lines_, self.colours_, self.censor_marks_, self.median_lines_ = {}, {}, {}, {}
         for i, name in enumerate(self.groups):
             c = self.curves.filter(pl.col("group") == name).sort("time")
             if c.height == 0:
                 continue
-            colour = PALETTE[i % len(PALETTE)]
+            colour = self._colour(i, name)
             self.colours_[name] = colour
+            label = self.labels.get(name, name)
             t = [0.0, *c["time"].to_list()]
             s = [1.0, *c["estimate"].to_list()]
-            (self.lines_[name],) = ax.step(t, s, where="post", color=colour, label=name, lw=1.5)
+            (self.lines_[name],) = ax.step(t, s, where="post", color=colour, label=label, lw=1.5)
             if show_ci:
                 lo = [1.0, *c["conf_low"].fill_nan(None).fill_null(float("nan")).to_list()]
                 hi = [1.0, *c["conf_high"].fill_nan(None).fill_null(float("nan")).to_list()]
                 ax.fill_between(t, lo, hi, step="post", color=colour, alpha=0.12, lw=0)
+            if censor_marks and "n_censor" in c.columns:
+                censored = c.filter(pl.col("n_censor") > 0)
+                (self.censor_marks_[name],) = ax.plot(
+                    censored["time"].to_list(),
+                    censored["estimate"].to_list(),
+                    linestyle="none",
+                    marker="+",
+                    markersize=4,
+                    markeredgewidth=0.8,
+                    color=colour,
+                )
+        if median_lines and self.medians is not None:
+            self._median_lines(ax)
+        if show_p and self.p_value is not None:
+            from regsurv.report.tables import p_text
+
+            self.p_text_ = ax.text(
+                0.03, 0.04, f"{self.p_label} {p_text(self.p_value)}", transform=ax.transAxes
+            )
         ax.set(ylabel=self.ylabel, ylim=(0, 1.02), title=self.title)
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, fontsize=8, loc="upper right")
+        ticks = list(breaks) if breaks is not None else None
         if n_table:
-            ticks = sorted(set(self.at_risk["time"].to_list()))
+            ticks = ticks or sorted(set(self.at_risk["time"].to_list()))
             ax.set_xticks(ticks)
             ax.set_xlim(ticks[0] - 0.02 * ticks[-1], ticks[-1] * 1.03)
             ax.tick_params(labelbottom=True)
             ax.set_xlabel(self.xlabel)
             self._risk_table(tax)
         else:
+            if ticks:
+                ax.set_xticks(ticks)
             ax.set_xlim(left=0)
             ax.set_xlabel(self.xlabel)
-        fig.tight_layout()
-        self.ax_, self.figure_ = ax, fig
+        if xlim is not None:
+            ax.set_xlim(*xlim)
+        if not given_ax:
+            fig.tight_layout()
+        self.ax_, self.figure_, self.risk_ax_ = ax, fig, tax
         return self
+
+    def _median_lines(self, ax: Any) -> None:
+        """survminer's ``surv.median.line = "hv"``: to each finite median and down."""
+        for r in self.medians.iter_rows(named=True):
+            m = r["median"]
+            if r["group"] not in self.lines_ or m is None or not np.isfinite(m):
+                continue
+            style = {"color": "grey", "linestyle": ":", "lw": 1}
+            self.median_lines_[r["group"]] = (
+                ax.plot([0, m], [0.5, 0.5], **style)[0],
+                ax.plot([m, m], [0, 0.5], **style)[0],
+            )
 
     def _risk_table(self, tax: Any) -> None:
         rows = list(reversed(self.groups))
         tax.set_ylim(-0.5, len(rows) - 0.5)
         tax.set_yticks(range(len(rows)))
-        tax.set_yticklabels(rows, fontsize=7)
-        for label in tax.get_yticklabels():
-            label.set_color(self.colours_.get(label.get_text(), "black"))
+        tax.set_yticklabels([self.labels.get(r, r) for r in rows], fontsize=7)
+        for label, name in zip(tax.get_yticklabels(), rows, strict=True):
+            label.set_color(self.colours_.get(name, "black"))
         tax.tick_params(axis="y", length=0, pad=12)
         tax.tick_params(axis="x", bottom=False, labelbottom=False)
         for side in ("top", "right", "bottom", "left"):
             tax.spines[side].set_visible(False)
-        tax.set_title("Number at risk", fontsize=8, loc="left")
+        tax.set_title(self.risk_table_title, fontsize=8, loc="left")
         self.risk_texts_ = []
         for row, name in enumerate(rows):
             sub = self.at_risk.filter(pl.col("group") == name)
             for t, n in zip(sub["time"].to_list(), sub["n_risk"].to_list(), strict=True):
+                shown = self.suppressor.count(n if is_missing(n) else round(n))
                 self.risk_texts_.append(
-                    tax.text(t, row, self.suppressor.count(n), ha="center", va="center", fontsize=7)
+                    tax.text(t, row, shown, ha="center", va="center", fontsize=7)
                 )
+
+
+def _nice_breaks(t_max: float) -> list[float]:
+    """About six round tick times from 0 to `t_max` (matplotlib's MaxNLocator)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(0.0, t_max)
+    return [float(t) for t in ticks if 0 <= t <= t_max]
 
 
 FORMATS = ("png", "svg", "pdf")

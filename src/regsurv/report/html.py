@@ -9,33 +9,102 @@ from pathlib import Path
 
 from regsurv.report.document import Document, Figure, Paragraph, Table
 
-_CSS = """
+#: Styles of a formatted table (also prepended by `Table._repr_html_` in Jupyter): three-line
+#: (booktabs) rules, numbers on tabular figures so that decimal-aligned columns line up.
+TABLE_CSS = """
+table.rs{border-collapse:collapse;margin:1em 0 .2em;font-size:.86em;
+font-family:Arial,Helvetica,sans-serif;font-variant-numeric:tabular-nums}
+table.rs caption{text-align:left;font-weight:bold;margin-bottom:.3em}
+table.rs th,table.rs td{padding:.25em .6em;text-align:left;vertical-align:top}
+table.rs thead tr:first-child th{border-top:2px solid #000}
+table.rs thead tr:last-child th{border-bottom:1px solid #000}
+table.rs th.spanner{text-align:center;border-bottom:1px solid #000}
+table.rs tbody tr:last-child td{border-bottom:2px solid #000}
+table.rs td.right,table.rs th.right{text-align:right}
+table.rs td.decimal{white-space:pre}
+table.rs tr.heading td:first-child{font-weight:bold}
+table.rs td.level{padding-left:1.6em}
+table.rs tfoot td{font-size:.9em;padding:.1em .6em;border:0}
+table.rs sup{font-size:.75em;line-height:0}
+p.note{font-size:.82em;color:#333;margin-top:.2em}
+"""
+
+_CSS = (
+    """
 body{font-family:Georgia,'Times New Roman',serif;max-width:1000px;margin:2em auto;padding:0 1em;
 color:#111;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em} h2{border-bottom:1px solid #999;margin-top:2em}
 .banner{background:#b00020;color:#fff;padding:.4em .8em;font-weight:bold;letter-spacing:.05em}
-table{border-collapse:collapse;margin:1em 0;font-size:.86em;font-family:Arial,Helvetica,sans-serif}
-caption{text-align:left;font-weight:bold;margin-bottom:.3em}
-th,td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
-thead th{border-top:2px solid #000;border-bottom:1px solid #000}
-tr.heading td{font-weight:bold;background:#f4f4f4}
-p.note{font-size:.82em;color:#333} p.warning{color:#8a4b00;font-weight:bold}
+p.warning{color:#8a4b00;font-weight:bold}
 figure{margin:1.5em 0} figure img{max-width:100%} figcaption{font-size:.85em}
 nav ul{columns:2;font-size:.9em}
 """
+    + TABLE_CSS
+)
 
 
-def _table(t: Table) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
+def _cell(t: Table, i: int, j: int, text: str) -> str:
+    classes = []
+    align = t.alignment(j)
+    if align != "left":
+        classes.append(align)
+    if j == 0 and text.startswith("  "):  # a level under its variable
+        classes.append("level")
+        text = text[2:]
+    body = html.escape(text)
+    if (i, j) in t.bold_cells:
+        body = f"<strong>{body}</strong>"
+    mark = t.mark(i, j)
+    if mark:
+        body += f"<sup>{html.escape(mark)}</sup>"
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<td{cls}>{body}</td>"
+
+
+def render_table(t: Table) -> str:
+    """One table as HTML: caption, spanners, header, body, footnotes (in ``tfoot``), note."""
+    head_rows = []
+    if t.spanners:
+        cells, j = [], 0
+        for label, first, last in sorted(t.spanners, key=lambda s: s[1]):
+            cells.extend("<th></th>" for _ in range(first - j))
+            cells.append(
+                f'<th class="spanner" colspan="{last - first + 1}">{html.escape(label)}</th>'
+            )
+            j = last + 1
+        cells.extend("<th></th>" for _ in range(len(t.header) - j))
+        head_rows.append("<tr>" + "".join(cells) + "</tr>")
+    right = ' class="right"'
+    head_rows.append(
+        "<tr>"
+        + "".join(
+            f"<th{right if t.alignment(j) == 'right' else ''}>{html.escape(h)}</th>"
+            for j, h in enumerate(t.header)
+        )
+        + "</tr>"
+    )
     body = []
-    for i, row in enumerate(t.rows):
+    for i, row in enumerate(t.display_rows()):
         cls = ' class="heading"' if i in t.heading_rows else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+        body.append(f"<tr{cls}>" + "".join(_cell(t, i, j, c) for j, c in enumerate(row)) + "</tr>")
+    foot = ""
+    if t.footnotes:
+        lines = "<br>".join(_footnote(f) for f in t.footnotes)
+        foot = f'<tfoot><tr><td colspan="{len(t.header)}">{lines}</td></tr></tfoot>'
     note = f'<p class="note">{html.escape(t.note)}</p>' if t.note else ""
     return (
-        f'<table id="tbl-{html.escape(t.key)}"><caption>{html.escape(t.title)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{note}"
+        f'<table class="rs" id="tbl-{html.escape(t.key)}"><caption>{html.escape(t.title)}'
+        f"</caption><thead>{''.join(head_rows)}</thead><tbody>{''.join(body)}</tbody>{foot}"
+        f"</table>{note}"
     )
+
+
+def _footnote(text: str) -> str:
+    """``"a Pearson's test"`` with its leading letter as a superscript."""
+    mark, _, rest = text.partition(" ")
+    if len(mark) == 1 and mark.isalpha() and rest:
+        return f"<sup>{html.escape(mark)}</sup>{html.escape(rest)}"
+    return html.escape(text)
 
 
 def _figure(f: Figure) -> str:
@@ -69,7 +138,7 @@ def render_html(doc: Document) -> str:
         parts.append(f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>')
         for b in s.blocks:
             if isinstance(b, Table):
-                parts.append(_table(b))
+                parts.append(render_table(b))
             elif isinstance(b, Figure):
                 parts.append(_figure(b))
             elif isinstance(b, Paragraph):

@@ -131,6 +131,11 @@ class CoxResult:
         return dict(self._concordance)
 
     @property
+    def design(self) -> tuple[DesignTerm, ...]:
+        """The model's terms: covariate column, kind, levels (reference first) and reference."""
+        return () if self._model is None else self._model.design
+
+    @property
     def hazard_ratio(self) -> np.ndarray:
         return np.exp(self.estimate)
 
