@@ -14,7 +14,7 @@ DOC = Path(__file__).parents[2] / "docs" / "tables_and_figures.md"
 def _tested_block() -> str:
     text = DOC.read_text(encoding="utf-8")
     after = text.split("<!-- tested: three-line example", 1)[1]
-    return re.search(r"```python\n(.*?)```", after, re.S).group(1)
+    return re.search(r"```py\n(.*?)```", after, re.S).group(1)
 
 
 def test_three_line_example_makes_table3_and_forest_plot(tmp_path, monkeypatch):

@@ -54,6 +54,8 @@ class KaplanMeierDisplay:
     palette : colours in group order, or ``{group: colour}``; default Okabe–Ito.
     labels : display names of the groups (legend and risk table).
 
+    Notes
+    -----
     `from_result` takes a `SurvivalCurves` (plain, IPTW-weighted or matched) and optionally a
     `LogrankResult`. `plot` keeps the artists: ``ax_``, ``figure_``, ``lines_``,
     ``censor_marks_``, ``median_lines_``, ``p_text_``, ``risk_ax_``, ``risk_texts_``.

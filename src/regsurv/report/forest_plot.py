@@ -112,6 +112,8 @@ class ForestPlotDisplay:
         n_obs, n_events``).
     n_obs, n_events : the model's counts, printed under the plot (one multivariable model).
 
+    Notes
+    -----
     `plot` keeps the artists: ``ax_``, ``figure_``, ``points_`` (one square per estimated
     term, in ``terms_`` order), ``ci_lines_``, ``reference_line_``, ``texts_`` (column ->
     list of Text), ``row_labels_``.

@@ -33,6 +33,8 @@ class LovePlotDisplay:
     signed : signed SMD of one comparison (``comparison``: its index in the table's
         ``group1``/``group0``; needed when the table compares more than two groups).
 
+    Notes
+    -----
     Holds data only; `plot` draws and keeps the artists: ``ax_``, ``figure_``, ``points_``
     (``{"before": PathCollection, "after": PathCollection | None}`` for one table; with
     `adjustments` one entry per adjustment name too), ``threshold_line_``, ``labels_``.
