@@ -3,6 +3,8 @@ change the numbers, every study key has an effect, failures are typed."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -88,6 +90,17 @@ def test_n_boot_puts_bootstrap_intervals_in_the_record(sarcoma):
     assert boot.terms == record.survival.cox.terms
     assert np.all(boot.conf_low < boot.estimate) and np.all(boot.estimate < boot.conf_high)
     assert run_analysis(context(sarcoma), spec.analysis("iptw")).bootstrap is None
+
+
+def test_bootstrap_reports_its_replicates_to_the_progress_callback(sarcoma):
+    spec, _ = sarcoma
+    calls: list[tuple[str, int, int]] = []
+    ctx = dataclasses.replace(context(sarcoma), on_progress=lambda *a: calls.append(a))
+    run_analysis(ctx, _override(spec, "iptw", n_boot=20, random_state=3))
+    assert calls and all(label == "iptw: bootstrap" for label, _, _ in calls)
+    done = [d for _, d, _ in calls]
+    total = calls[-1][2]  # the replicates, then the jackknife fits of the BCa acceleration
+    assert total >= 20 and done[-1] == total and done == sorted(done)
 
 
 def test_complete_cases_false_fails_on_missing_covariates(sarcoma):

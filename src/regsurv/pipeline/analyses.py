@@ -372,8 +372,8 @@ def iptw_step(ctx: StepContext, spec: IptwSpec) -> IptwAnalysis:
     ties = spec.ties or ctx.profile.ties
     bootstrap = None
     if spec.n_boot > 0:
-        if ctx.on_progress is not None:
-            ctx.on_progress(f"{spec.id}: bootstrap ({spec.n_boot} replicates)", 0, spec.n_boot)
+        report = ctx.on_progress
+        label = f"{spec.id}: bootstrap"
         bootstrap = bootstrap_iptw_cox(
             data,
             time=o.time,
@@ -388,9 +388,10 @@ def iptw_step(ctx: StepContext, spec: IptwSpec) -> IptwAnalysis:
             ties=ties,
             n_boot=spec.n_boot,
             random_state=spec.random_state if spec.random_state is not None else ctx.seed,
+            on_progress=None
+            if report is None
+            else (lambda done, total: report(label, done, total)),
         )
-        if ctx.on_progress is not None:
-            ctx.on_progress(f"{spec.id}: bootstrap done", spec.n_boot, spec.n_boot)
     return IptwAnalysis(
         spec=spec,
         n_obs=data.height,
