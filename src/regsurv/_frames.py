@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import polars as pl
@@ -29,3 +30,11 @@ def to_polars(data: Any) -> pl.DataFrame:
         ]
         return frame.with_columns(casts) if casts else frame
     raise TypeError(f"expected a polars or pandas DataFrame, got {type(data).__name__}")
+
+
+def json_columns(frame: pl.DataFrame) -> dict[str, list[Any]]:
+    """A frame as ``{column: values}`` for JSON: non-finite floats (NaN, ±inf) become None."""
+    return {
+        name: [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+        for name, values in frame.to_dict(as_series=False).items()
+    }

@@ -33,7 +33,7 @@ import polars as pl
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import stats
 
-from regsurv._frames import to_polars
+from regsurv._frames import json_columns, to_polars
 from regsurv.causal.propensity import PropensityModel, PropensityWarning
 from regsurv.causal.weights import iptw_weights
 from regsurv.survival.cox import cox_ph
@@ -100,7 +100,6 @@ class BootstrapResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        table = self.to_frame().to_dict(as_series=False)
         return {
             "method": self.method,
             "conf_level": self.conf_level,
@@ -109,10 +108,7 @@ class BootstrapResult:
             "n_jackknife": self.n_jackknife,
             "n_obs": self.n_obs,
             "tau": self.tau,
-            "coefficients": {
-                k: [None if isinstance(v, float) and not np.isfinite(v) else v for v in values]
-                for k, values in table.items()
-            },
+            "coefficients": json_columns(self.to_frame()),
             "bias_correction": [float(v) for v in self.bias_correction],
             "acceleration": [float(v) for v in self.acceleration],
             "warnings": list(self.warnings),

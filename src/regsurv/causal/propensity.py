@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from regsurv._frames import to_polars
+from regsurv._frames import json_columns, to_polars
 from regsurv.causal._multinom import class_probabilities, fit_multinomial
 
 __all__ = ["PropensityModel", "PropensityWarning"]
@@ -320,10 +320,7 @@ class PropensityModel:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe parameters and fit (coefficient table, log-likelihood, convergence)."""
         self._check_fitted()
-        table = {
-            k: [None if isinstance(v, float) and not np.isfinite(v) else v for v in values]
-            for k, values in self.summary().to_dict(as_series=False).items()
-        }
+        table = json_columns(self.summary())
         return {
             "method": self.method,
             "treatment": self.treatment_,

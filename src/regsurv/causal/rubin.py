@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from regsurv._frames import to_polars
+from regsurv._frames import json_columns, to_polars
 from regsurv.causal.propensity import PropensityModel
 from regsurv.causal.weights import iptw_weights
 from regsurv.survival.cox import CoxResult, cox_ph
@@ -92,16 +92,12 @@ class PooledResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        table = self.to_frame().to_dict(as_series=False)
         return {
             "method": self.method,
             "m": self.m,
             "conf_level": self.conf_level,
             "dfcom": self.dfcom,
-            "coefficients": {
-                k: [None if isinstance(v, float) and not np.isfinite(v) else v for v in values]
-                for k, values in table.items()
-            },
+            "coefficients": json_columns(self.to_frame()),
             "warnings": list(self.warnings),
         }
 
