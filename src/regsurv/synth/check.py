@@ -19,6 +19,7 @@ import polars as pl
 from scipy import stats
 
 from regsurv.studies import load_targets
+from regsurv.synth.truth import HAZARD_COVARIATES
 
 Z = 4.0  # tolerance = Z standard errors
 FLOW_TOLERANCE = 0.05
@@ -35,17 +36,7 @@ TABLE_COLUMNS = {
     "tumor_size_cm": "tumor_size",
     "surgical_margins": "margins",
 }
-COX_COVARIATES = (
-    "treatment",
-    "age_group",
-    "sex",
-    "charlson_deyo",
-    "facility_type",
-    "tumor_size",
-    "grade",
-    "histology",
-    "margins",
-)
+COX_COVARIATES = HAZARD_COVARIATES  # the covariates of the generator's hazard model
 
 
 @dataclass(frozen=True, slots=True)

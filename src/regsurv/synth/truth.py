@@ -80,8 +80,8 @@ class TrueParameters:
         )
 
 
-# Reference levels of the hazard model's covariates: the study's and the recodes' own.
-_REFERENCE_COLUMNS = (
+# The hazard model's covariates; their reference levels are the study's and the recodes' own.
+HAZARD_COVARIATES = (
     "treatment",
     "age_group",
     "sex",
@@ -92,9 +92,7 @@ _REFERENCE_COLUMNS = (
     "histology",
     "margins",
 )
-REFERENCE = {
-    name: (exposure_references() | reference_levels())[name] for name in _REFERENCE_COLUMNS
-}
+REFERENCE = {name: (exposure_references() | reference_levels())[name] for name in HAZARD_COVARIATES}
 
 
 def true_parameters(rows: int = 82_987) -> TrueParameters:
