@@ -77,3 +77,15 @@ def test_cox_predicted_survival_uses_the_same_two_se_names() -> None:
     frame = curves.to_frame()
     assert {"std_error", "std_error_log"} <= set(frame.columns)
     np.testing.assert_allclose(curves.std_error, curves.std_error_log * curves.estimate)
+
+
+def test_propensity_coefficients_and_their_standard_errors_share_one_layout() -> None:
+    model = PropensityModel(["x", "event"]).fit(DATA, treatment="treated")
+    assert model.std_error_.shape == model.coef_.shape == (1, 2)
+    assert model.intercept_std_error_.shape == model.intercept_.shape == (1,)
+    summary = model.summary()
+    assert summary["term"].to_list() == ["(Intercept)", "x", "event"]
+    np.testing.assert_array_equal(
+        summary["std_error"].to_numpy(),
+        np.concatenate((model.intercept_std_error_, model.std_error_[0])),
+    )
