@@ -182,10 +182,13 @@ class SurvivalCurve:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary of every field."""
+        """JSON-safe dictionary of every field. Its ``std_error`` key holds ``std_error_log``
+        (the SE of -log S), as results.json has always had it (a report contract)."""
+        columns = [c for c in CURVE_COLUMNS[1:] if c != "std_error_log"]
         return {
             "group": self.group,
-            **{c: _floats(getattr(self, c)) for c in CURVE_COLUMNS[1:]},
+            **{c: _floats(getattr(self, c)) for c in columns},
+            "std_error": _floats(self.std_error_log),
             "conf_level": self.conf_level,
             "conf_type": self.conf_type,
             "variance": self.variance,
