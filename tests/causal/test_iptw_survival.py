@@ -42,7 +42,7 @@ def test_weighted_km_matches_r(key, conf_type):
         assert_close(curve.n_event, table["n.event"], tier="software")
         assert_close(curve.estimate, table["surv"], tier="software")
         # R's robust std.err is the SE of S itself (README "Caution")
-        assert_close(curve.std_error_surv, table["std.err"], tier="software")
+        assert_close(curve.std_error, table["std.err"], tier="software")
         assert_close(curve.conf_low, table["lower"], tier="software")
         assert_close(curve.conf_high, table["upper"], tier="software")
 

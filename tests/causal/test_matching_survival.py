@@ -87,7 +87,7 @@ def test_matched_km_and_logrank_match_r(key):
         curve = res.km[arm]
         assert_close(curve.time, table["time"], tier="exact")
         assert_close(curve.estimate, table["surv"], tier="software")
-        assert_close(curve.std_error, table["std.err"], tier="software")
+        assert_close(curve.std_error_log, table["std.err"], tier="software")
         assert_close(curve.conf_low, table["lower"], tier="software")
 
 

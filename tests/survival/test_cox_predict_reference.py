@@ -82,7 +82,7 @@ def test_basehaz_and_predict_match_r(key: str) -> None:
         block = expected["survfit_newdata_" + conf_type.replace("-", "")]
         curves = fit.predict_survival(pl.DataFrame(block["newdata"]), conf_type=conf_type)
         assert_close(curves.time, block["time"], tier="exact")
-        for ours, theirs in [("estimate", "surv"), ("std_error", "std_err"),
+        for ours, theirs in [("estimate", "surv"), ("std_error_log", "std_err"),
                              ("conf_low", "lower"), ("conf_high", "upper"),
                              ("cumhaz", "cumhaz")]:  # fmt: skip
             assert_close(getattr(curves, ours), _matrix(block[theirs]), tier="optimizer",

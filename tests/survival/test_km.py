@@ -34,7 +34,7 @@ def test_km_by_hand():
     assert_close(curve.n_censor, [1, 0, 1, 0], tier="exact")
     assert_close(curve.estimate, [F(5, 6), F(5, 12), F(5, 12), 0], tier="exact")
     # Greenwood: 1/(6*5), then + 2/(4*2); infinite once S = 0 (R: std.err Inf)
-    assert_close(curve.std_error**2, [F(1, 30), F(17, 60), F(17, 60), np.inf], tier="exact")
+    assert_close(curve.std_error_log**2, [F(1, 30), F(17, 60), F(17, 60), np.inf], tier="exact")
     assert curve.group == "all" and curve.variance == "greenwood" and curve.n_obs == 6
 
 
@@ -84,6 +84,7 @@ def test_to_frame_columns_and_dict():
         "n_censor",
         "estimate",
         "std_error",
+        "std_error_log",
         "conf_low",
         "conf_high",
     ]
@@ -158,7 +159,7 @@ def test_row_order_is_irrelevant(rows, rnd):
             frame[shuffled], time="time", event="event", group="group", weights=weights
         )
         assert_close(a.to_frame()["time"], b.to_frame()["time"], tier="exact")
-        for col in ("n_risk", "estimate", "std_error", "conf_low", "conf_high"):
+        for col in ("n_risk", "estimate", "std_error", "std_error_log", "conf_low", "conf_high"):
             assert_close(a.to_frame()[col], b.to_frame()[col], tier="invariance")
 
 
@@ -182,7 +183,7 @@ def test_robust_variance_is_scale_free(rows, scale):
     frame = _frame(rows).with_columns(scaled=pl.col("wf") * scale)
     a = kaplan_meier(frame, time="time", event="event", weights="wf", robust=True).to_frame()
     b = kaplan_meier(frame, time="time", event="event", weights="scaled", robust=True).to_frame()
-    for col in ("estimate", "std_error", "conf_low", "conf_high"):
+    for col in ("estimate", "std_error", "std_error_log", "conf_low", "conf_high"):
         assert_close(a[col], b[col], tier="invariance", err_msg=col)
 
 

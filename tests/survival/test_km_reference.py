@@ -85,7 +85,7 @@ def assert_km_matches(result, analysis: dict) -> None:
         assert_close(curve.n_censor, table["n.censor"], tier="software", err_msg=msg)
         assert_close(curve.estimate, table["surv"], tier="software", err_msg=msg + " surv")
         # R's std.err is the SE of -log S, except for robust fits where it is the SE of S
-        std_error = curve.std_error_surv if robust else curve.std_error
+        std_error = curve.std_error if robust else curve.std_error_log
         assert_close(std_error, table["std.err"], tier="software", err_msg=msg + " std.err")
         assert_close(curve.conf_low, table["lower"], tier="software", err_msg=msg + " lower")
         assert_close(curve.conf_high, table["upper"], tier="software", err_msg=msg + " upper")

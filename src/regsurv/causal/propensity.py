@@ -119,8 +119,10 @@ class PropensityModel:
 
     Fitted attributes: ``classes_`` (treatment levels, reference first), ``feature_names_``
     (``"column:level"`` for dummies, the column name for numeric covariates), ``coef_``
-    (K-1, p), ``intercept_`` (K-1,), ``std_error_`` (K-1, p+1; intercept first), ``covariance_``,
-    ``loglik_``, ``n_iter_``, ``converged_``, ``n_obs_``, ``warnings_``.
+    (K-1, p) and its ``std_error_`` (K-1, p), ``intercept_`` and its ``intercept_std_error_``
+    (K-1,) (scikit-learn's layout: the intercept apart), ``covariance_`` (of the (K-1)(p+1)
+    parameters, row by row of ``[intercept_, coef_]``), ``loglik_``, ``n_iter_``, ``converged_``,
+    ``n_obs_``, ``warnings_``.
     """
 
     def __init__(
@@ -230,7 +232,9 @@ class PropensityModel:
         self.intercept_ = coef[:, 0]
         self.coef_ = coef[:, 1:]
         self.covariance_ = cov
-        self.std_error_ = np.sqrt(np.diag(cov)).reshape(n_free, p)
+        std_error = np.sqrt(np.diag(cov)).reshape(n_free, p)
+        self.intercept_std_error_ = std_error[:, 0]
+        self.std_error_ = std_error[:, 1:]
         self.loglik_ = fit.loglik
         self.n_iter_ = fit.n_iter
         self.converged_ = fit.converged
@@ -300,7 +304,7 @@ class PropensityModel:
         self._check_fitted()
         terms = ["(Intercept)", *self.feature_names_]
         est = np.column_stack((self.intercept_, self.coef_))
-        se = self.std_error_
+        se = np.column_stack((self.intercept_std_error_, self.std_error_))
         z = est / se
         crit = stats.norm.ppf(0.5 + conf_level / 2)
         rows = len(self.classes_) - 1

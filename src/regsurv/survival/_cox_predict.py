@@ -185,13 +185,13 @@ def predicted_survival(
     var = np.where(np.isnan(result.var), 0.0, result.var)
     quad = np.einsum("tij,jk,tik->ti", q, var, q)
     cumhaz = cum_hazard[:, None] * risk[None, :]
-    std_error = np.sqrt(cum_var[:, None] + quad) * risk[None, :]
+    std_error_log = np.sqrt(cum_var[:, None] + quad) * risk[None, :]
     surv = np.exp(-cumhaz)
-    low, high = conf_band(surv, std_error, conf_level, conf_type)
+    low, high = conf_band(surv, std_error_log, conf_level, conf_type)
     return {
         "time": _grid_times(model, rows),
         "estimate": surv,
-        "std_error": std_error,
+        "std_error_log": std_error_log,
         "conf_low": low,
         "conf_high": high,
         "cumhaz": cumhaz,

@@ -302,11 +302,12 @@ class CoxResult:
 @dataclass(frozen=True, slots=True, eq=False)
 class PredictedSurvival:
     """Predicted survival curves of a Cox model, one column per newdata row (arrays are
-    (times, rows)); ``std_error`` is the SE of the cumulative hazard (R's std.err)."""
+    (times, rows)); as `SurvivalCurve`, ``std_error`` is the SE of S and ``std_error_log`` the
+    SE of the cumulative hazard (R's ``survfit.coxph`` std.err)."""
 
     time: np.ndarray
     estimate: np.ndarray
-    std_error: np.ndarray
+    std_error_log: np.ndarray
     conf_low: np.ndarray
     conf_high: np.ndarray
     cumhaz: np.ndarray
@@ -314,9 +315,14 @@ class PredictedSurvival:
     conf_type: str
     method: str = "survfit_coxph"
 
+    @property
+    def std_error(self) -> np.ndarray:
+        """SE of S(t) itself: std_error_log * estimate."""
+        return self.std_error_log * self.estimate
+
     def to_frame(self) -> pl.DataFrame:
-        """Long format: row (of newdata, from 0), time, estimate, std_error, conf_low,
-        conf_high, cumhaz."""
+        """Long format: row (of newdata, from 0), time, estimate, std_error, std_error_log,
+        conf_low, conf_high, cumhaz."""
         n_times, n_rows = self.estimate.shape
         return pl.DataFrame(
             {
@@ -324,7 +330,14 @@ class PredictedSurvival:
                 "time": np.tile(self.time, n_rows),
                 **{
                     name: getattr(self, name).T.ravel()
-                    for name in ("estimate", "std_error", "conf_low", "conf_high", "cumhaz")
+                    for name in (
+                        "estimate",
+                        "std_error",
+                        "std_error_log",
+                        "conf_low",
+                        "conf_high",
+                        "cumhaz",
+                    )
                 },
             }
         )

@@ -29,9 +29,25 @@ CURVE_COLUMNS = (
     "n_censor",
     "estimate",
     "std_error",
+    "std_error_log",
     "conf_low",
     "conf_high",
 )
+MEDIAN_SCHEMA = {
+    "group": pl.String,
+    "n_obs": pl.Int64,
+    "n_events": pl.Float64,
+    "median": pl.Float64,
+    "conf_low": pl.Float64,
+    "conf_high": pl.Float64,
+}
+QUANTILE_SCHEMA = {
+    "group": pl.String,
+    "prob": pl.Float64,
+    "quantile": pl.Float64,
+    "conf_low": pl.Float64,
+    "conf_high": pl.Float64,
+}
 
 
 def _floats(values: Any) -> list[float | str | None]:
@@ -51,9 +67,11 @@ def _floats(values: Any) -> list[float | str | None]:
 class SurvivalCurve:
     """Kaplan–Meier estimate of one group, one row per distinct time (event or censoring).
 
-    ``std_error`` is R's ``std.err`` of the Greenwood fit: the SE of the cumulative hazard
-    -log S. For a robust (infinitesimal-jackknife) fit it is SE(S) / S, the same scale, so
-    the confidence limits follow from it in every case (R reports SE(S) itself there).
+    Two scales, one name each, everywhere (fields, frames, ``at``): ``std_error`` is the SE of
+    S(t) itself (``summary.survfit``'s std.err), ``std_error_log`` the SE of the cumulative
+    hazard -log S (the ``std.err`` component of R's Greenwood fit object; for a robust,
+    infinitesimal-jackknife fit SE(S) / S, the same scale). The confidence limits follow from
+    ``std_error_log``; ``std_error = std_error_log * estimate``.
     Built by `kaplan_meier`, not by hand.
     """
 
@@ -63,7 +81,7 @@ class SurvivalCurve:
     n_event: np.ndarray
     n_censor: np.ndarray
     estimate: np.ndarray
-    std_error: np.ndarray
+    std_error_log: np.ndarray
     conf_low: np.ndarray
     conf_high: np.ndarray
     conf_level: float
@@ -74,26 +92,33 @@ class SurvivalCurve:
     warnings: tuple[str, ...] = ()
 
     @property
-    def std_error_surv(self) -> np.ndarray:
-        """SE of S(t) itself (``summary.survfit``'s std.err): std_error * estimate."""
+    def std_error(self) -> np.ndarray:
+        """SE of S(t) itself (``summary.survfit``'s std.err): std_error_log * estimate."""
         with np.errstate(invalid="ignore"):
-            return self.std_error * self.estimate
+            return self.std_error_log * self.estimate
 
-    def median(self) -> tuple[float, float, float]:
-        """Median and its CI by R's rule (print.survfit; Brookmeyer–Crowley). NaN = R's NA."""
+    def median_values(self) -> tuple[float, float, float]:
+        """(median, conf_low, conf_high) by R's rule (print.survfit; Brookmeyer–Crowley)."""
         return (
             first_below_half(self.estimate, self.time),
             first_below_half(self.conf_low, self.time),
             first_below_half(self.conf_high, self.time),
         )
 
-    def quantile(self, probs: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
+    def median(self) -> pl.DataFrame:
+        """Median survival with its CI (R print.survfit), one row: group, n_obs, n_events,
+        median, conf_low, conf_high. NaN = R's NA."""
+        row = (self.group, self.n_obs, self.n_events, *self.median_values())
+        return pl.DataFrame([row], schema=MEDIAN_SCHEMA, orient="row")
+
+    def quantile(self, probs: Sequence[float] | np.ndarray = (0.25, 0.5, 0.75)) -> pl.DataFrame:
         """Times by which a fraction ``probs`` has had the event, with CI (R ``quantile(fit)``).
 
-        R's quantile.survfit rule differs from the median table only on a flat exactly at
-        1 - p that lasts to the last time (midpoint with the last time). NaN = R's NA.
+        Columns: group, prob, quantile, conf_low, conf_high. R's quantile.survfit rule differs
+        from the median table only on a flat exactly at 1 - p that lasts to the last time
+        (midpoint with the last time). NaN = R's NA.
         """
-        p = np.asarray(probs, dtype=float)
+        p = np.atleast_1d(np.asarray(probs, dtype=float))
         if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
             raise ValueError(f"probs must be in [0, 1], got {p.tolist()}")
         x = np.concatenate(([0.0], self.time))
@@ -103,17 +128,18 @@ class SurvivalCurve:
                 "conf_low": 1.0 - self.conf_low,
                 "conf_high": 1.0 - self.conf_high,
             }
-        return {"prob": p} | {
+        columns = {"group": [self.group] * p.size, "prob": p} | {
             name: quantile_times(x, np.concatenate(([0.0], y)), p) for name, y in curves.items()
         }
+        return pl.DataFrame(columns, schema=QUANTILE_SCHEMA)
 
-    def at(self, times: Sequence[float] | np.ndarray, *, extend: bool = False) -> dict[str, Any]:
+    def at(self, times: Sequence[float] | np.ndarray, *, extend: bool = False) -> pl.DataFrame:
         """Survival at given times, as R ``summary(fit, times = times, extend = extend)``.
 
-        The step function is read at each time; n_risk is the number at risk at that time;
-        n_event / n_censor count (previous requested time, time]. Times after the last
-        observed time are dropped unless ``extend`` (then n_risk is 0). ``std_error`` here is
-        the SE of S, as ``summary.survfit`` prints it.
+        The columns of `to_frame`, one row per requested time. The step function is read at
+        each time; n_risk is the number at risk at that time; n_event / n_censor count
+        (previous requested time, time]. Times after the last observed time are dropped
+        unless ``extend`` (then n_risk is 0).
         """
         req = np.unique(np.asarray(times, dtype=float))
         req = req[req >= min(self.time.min(initial=0.0), 0.0)]
@@ -126,46 +152,43 @@ class SurvivalCurve:
             return np.concatenate(([before], values))[idx]
 
         surv = pick(self.estimate, 1.0)
-        se_log = pick(self.std_error, 0.0)
+        se_log = pick(self.std_error_log, 0.0)
         low, high = conf_band(surv, se_log, self.conf_level, self.conf_type)
         with np.errstate(invalid="ignore"):
             se_surv = se_log * surv
         cum_event = pick(np.cumsum(self.n_event), 0.0)
         cum_censor = pick(np.cumsum(self.n_censor), 0.0)
-        return {
-            "time": req,
-            "n_risk": np.concatenate((self.n_risk, [0.0]))[nxt],
-            "n_event": np.diff(cum_event, prepend=0.0),
-            "n_censor": np.diff(cum_censor, prepend=0.0),
-            "estimate": surv,
-            "std_error": se_surv,
-            "conf_low": low,
-            "conf_high": high,
-        }
+        return self._frame(
+            time=req,
+            n_risk=np.concatenate((self.n_risk, [0.0]))[nxt],
+            n_event=np.diff(cum_event, prepend=0.0),
+            n_censor=np.diff(cum_censor, prepend=0.0),
+            estimate=surv,
+            std_error=se_surv,
+            std_error_log=se_log,
+            conf_low=low,
+            conf_high=high,
+        )
 
     def to_frame(self) -> pl.DataFrame:
         """One row per distinct time: the columns of ``CURVE_COLUMNS``."""
-        n = self.time.size
+        return self._frame(**{c: getattr(self, c) for c in CURVE_COLUMNS[1:]})
+
+    def _frame(self, **columns: np.ndarray) -> pl.DataFrame:
+        n = columns["time"].size
         return pl.DataFrame(
-            {
-                "group": [self.group] * n,
-                "time": self.time,
-                "n_risk": self.n_risk,
-                "n_event": self.n_event,
-                "n_censor": self.n_censor,
-                "estimate": self.estimate,
-                "std_error": self.std_error,
-                "conf_low": self.conf_low,
-                "conf_high": self.conf_high,
-            },
+            {"group": [self.group] * n, **{c: columns[c] for c in CURVE_COLUMNS[1:]}},
             schema={c: (pl.String if c == "group" else pl.Float64) for c in CURVE_COLUMNS},
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary of every field."""
+        """JSON-safe dictionary of every field. Its ``std_error`` key holds ``std_error_log``
+        (the SE of -log S), as results.json has always had it (a report contract)."""
+        columns = [c for c in CURVE_COLUMNS[1:] if c != "std_error_log"]
         return {
             "group": self.group,
-            **{c: _floats(getattr(self, c)) for c in CURVE_COLUMNS[1:]},
+            **{c: _floats(getattr(self, c)) for c in columns},
+            "std_error": _floats(self.std_error_log),
             "conf_level": self.conf_level,
             "conf_type": self.conf_type,
             "variance": self.variance,
@@ -175,7 +198,7 @@ class SurvivalCurve:
         }
 
     def __repr__(self) -> str:
-        med = self.median()[0]
+        med = self.median_values()[0]
         return (
             f"SurvivalCurve(group={self.group!r}, n_obs={self.n_obs}, "
             f"n_events={self.n_events:g}, median={med:g}, times={self.time.size})"
@@ -217,8 +240,9 @@ class SurvivalCurves:
         return self.curves.items()
 
     def to_frame(self) -> pl.DataFrame:
-        """All curves stacked: group, time, n_risk, n_event, n_censor, estimate, std_error,
-        conf_low, conf_high (one row per distinct time of each group, as R's survfit)."""
+        """All curves stacked: group, time, n_risk, n_event, n_censor, estimate, std_error
+        (SE of S), std_error_log (SE of -log S), conf_low, conf_high (one row per distinct time
+        of each group, as R's survfit)."""
         return pl.concat([c.to_frame() for c in self.curves.values()], how="vertical")
 
     def median(self) -> pl.DataFrame:
@@ -227,46 +251,27 @@ class SurvivalCurves:
         Columns: group, n_obs, n_events, median, conf_low, conf_high; NaN where R gives NA
         (the reason is in ``warnings``).
         """
-        rows = [(label, c.n_obs, c.n_events, *c.median()) for label, c in self.curves.items()]
-        return pl.DataFrame(
-            rows,
-            schema={
-                "group": pl.String,
-                "n_obs": pl.Int64,
-                "n_events": pl.Float64,
-                "median": pl.Float64,
-                "conf_low": pl.Float64,
-                "conf_high": pl.Float64,
-            },
-            orient="row",
-        )
+        return self._stack([c.median() for c in self.curves.values()], MEDIAN_SCHEMA)
 
     def quantile(self, probs: Sequence[float] | np.ndarray = (0.25, 0.5, 0.75)) -> pl.DataFrame:
         """Survival-time quantiles with CI per group (R ``quantile(fit, probs)``).
 
         Columns: group, prob, quantile, conf_low, conf_high (NaN where R gives NA).
         """
-        frames = [
-            pl.DataFrame({"group": [label] * len(np.atleast_1d(probs)), **c.quantile(probs)})
-            for label, c in self.curves.items()
-        ]
-        return pl.concat(frames, how="vertical")
+        return self._stack([c.quantile(probs) for c in self.curves.values()], QUANTILE_SCHEMA)
 
     def at(self, times: Sequence[float] | np.ndarray, *, extend: bool = False) -> pl.DataFrame:
         """Survival, CI and numbers at risk at given times per group (R summary(fit, times=)).
 
-        Columns: group, time, n_risk, n_event, n_censor, estimate, std_error (SE of S),
-        conf_low, conf_high. See `SurvivalCurve.at`.
+        The columns of `to_frame` (``std_error`` the SE of S, ``std_error_log`` of -log S).
+        See `SurvivalCurve.at`.
         """
-        frames = []
-        for label, curve in self.curves.items():
-            cols = curve.at(times, extend=extend)
-            frames.append(
-                pl.DataFrame({"group": [label] * cols["time"].size, **cols}).cast(
-                    {c: pl.Float64 for c in CURVE_COLUMNS[1:]}
-                )
-            )
-        return pl.concat(frames, how="vertical")
+        frames = [c.at(times, extend=extend) for c in self.curves.values()]
+        return self._stack(frames, dict.fromkeys(CURVE_COLUMNS, pl.Float64) | {"group": pl.String})
+
+    @staticmethod
+    def _stack(frames: list[pl.DataFrame], schema: dict[str, Any]) -> pl.DataFrame:
+        return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=schema)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary (curves and medians included)."""
@@ -284,7 +289,9 @@ class SurvivalCurves:
             "curves": {label: c.to_dict() for label, c in self.curves.items()},
             "median": {
                 label: dict(
-                    zip(("median", "conf_low", "conf_high"), _floats(c.median()), strict=True)
+                    zip(
+                        ("median", "conf_low", "conf_high"), _floats(c.median_values()), strict=True
+                    )
                 )
                 for label, c in self.curves.items()
             },
@@ -313,7 +320,7 @@ def kaplan_meier(
     """Kaplan–Meier curves, one per level of ``group``, matching R ``survfit``.
 
     Events and censorings at the same time: events first, the censored are at risk at t.
-    ``std_error`` is Greenwood's SE of -log S, sqrt(sum d / (n (n - d))), with case-weighted
+    ``std_error_log`` is Greenwood's SE of -log S, sqrt(sum d / (n (n - d))), with case-weighted
     n and d when ``weights`` is given. ``robust=None`` follows R: the infinitesimal-jackknife
     variance when any weight is not an integer, Greenwood otherwise; ``robust=True/False``
     forces it. ``conf_type``: "log-log" (default; SAS's and ours; S^exp(±z se / log S)),
@@ -396,7 +403,7 @@ def kaplan_meier(
             n_event=w_event,
             n_censor=w_total - w_event,
             estimate=surv,
-            std_error=se_log,
+            std_error_log=se_log,
             conf_low=low,
             conf_high=high,
             conf_level=conf_level,
@@ -406,7 +413,7 @@ def kaplan_meier(
             n_events=n_events,
             warnings=(),
         )
-        med, med_low, med_high = curve.median()
+        med, med_low, med_high = curve.median_values()
         if np.isnan(med):
             curve_warnings.append(f"median not reached{label_text}: S(t) stays above 0.5")
         if np.isnan(med_low) and not np.isnan(med):

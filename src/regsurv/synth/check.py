@@ -346,7 +346,7 @@ def _survival_checks(cohort: pl.DataFrame, targets: dict) -> list[TargetCheck]:
             modelled = section != "groups8"
             basis = "4 SE (KM)" if modelled else "shown (8-way mix not modelled)"
             if "median_os_years" in values:
-                median = curve.median()[0]
+                median = curve.median_values()[0]
                 tol = Z * _median_se_km(curve, median) if modelled else None
                 out.append(
                     TargetCheck(
