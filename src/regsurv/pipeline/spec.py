@@ -77,6 +77,13 @@ class StudySpec(BaseModel):
 
         columns = set(analysis_columns(self.cohort))
         levels = column_levels(self.cohort)
+        self._outcome_columns_exist(columns, levels)
+        for analysis in self.analyses:
+            self._analysis_names_exist(analysis, columns, levels)
+        return self
+
+    def _outcome_columns_exist(self, columns: set[str], levels: dict[str, Any]) -> None:
+        """outcome.time is a numeric analysis column, outcome.event a Boolean or 0/1 one."""
         for key in ("time", "event"):
             if getattr(self.outcome, key) not in columns:
                 raise ValueError(
@@ -92,40 +99,42 @@ class StudySpec(BaseModel):
                 f"outcome.event: {self.outcome.event!r} is categorical; the event needs a "
                 "Boolean or 0/1 column (e.g. death)"
             )
-        for analysis in self.analyses:
-            where = f"analyses[{analysis.id}]"
-            for key, column in _named_columns(analysis):
-                if column not in columns:
-                    raise ValueError(f"{where}.{key}: {column!r} is not an analysis column")
-            for key in _GROUP_KEYS.get(analysis.kind, ()):
-                column = getattr(analysis, key)
-                if column is None and analysis.kind == "matching":  # the iptw model's treatment
-                    column = self.analysis(analysis.propensity).treatment
-                if column not in levels:
-                    raise ValueError(
-                        f"{where}.{key}: {column!r} is numeric; it needs a categorical or "
-                        "Boolean column"
-                    )
-            for column in analysis.references():
-                if column not in analysis.columns():
-                    raise ValueError(
-                        f"{where}.reference.{column}: {column!r} is not a covariate of this "
-                        "analysis"
-                    )
-                if not levels.get(column):
-                    raise ValueError(
-                        f"{where}.reference.{column}: {column!r} has no levels (numeric or "
-                        "Boolean); a reference level needs a categorical column"
-                    )
-            for key, column, level in _named_levels(analysis, self):
-                known = levels.get(column)
-                if column not in columns:
-                    raise ValueError(f"{where}.{key}: {column!r} is not an analysis column")
-                if known is not None and level not in known:
-                    raise ValueError(
-                        f"{where}.{key}: {level!r} is not a level of {column} ({', '.join(known)})"
-                    )
-        return self
+
+    def _analysis_names_exist(
+        self, analysis: Any, columns: set[str], levels: dict[str, Any]
+    ) -> None:
+        """The columns, group columns, reference levels and levels `analysis` names exist."""
+        where = f"analyses[{analysis.id}]"
+        for key, column in _named_columns(analysis):
+            if column not in columns:
+                raise ValueError(f"{where}.{key}: {column!r} is not an analysis column")
+        for key in _GROUP_KEYS.get(analysis.kind, ()):
+            column = getattr(analysis, key)
+            if column is None and analysis.kind == "matching":  # the iptw model's treatment
+                column = self.analysis(analysis.propensity).treatment
+            if column not in levels:
+                raise ValueError(
+                    f"{where}.{key}: {column!r} is numeric; it needs a categorical or "
+                    "Boolean column"
+                )
+        for column in analysis.references():
+            if column not in analysis.columns():
+                raise ValueError(
+                    f"{where}.reference.{column}: {column!r} is not a covariate of this analysis"
+                )
+            if not levels.get(column):
+                raise ValueError(
+                    f"{where}.reference.{column}: {column!r} has no levels (numeric or "
+                    "Boolean); a reference level needs a categorical column"
+                )
+        for key, column, level in _named_levels(analysis, self):
+            known = levels.get(column)
+            if column not in columns:
+                raise ValueError(f"{where}.{key}: {column!r} is not an analysis column")
+            if known is not None and level not in known:
+                raise ValueError(
+                    f"{where}.{key}: {level!r} is not a level of {column} ({', '.join(known)})"
+                )
 
     def analysis(self, analysis_id: str) -> Any:
         """The analysis spec with this id."""
