@@ -139,9 +139,14 @@ def test_refuses_a_non_empty_folder_without_force(tmp_path, puf):
     (out / "mine.txt").write_text("keep")
     result = _invoke("--data", puf, "--out", out)
     assert result.exit_code == 5 and "not empty" in result.output
-    result = _invoke("--data", puf, "--out", out, "--force")
+    result = _invoke("--data", puf, "--out", out, "--force")  # not regsurv's folder: kept
+    assert result.exit_code == 5 and "was not written by regsurv" in result.output
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+    ours = tmp_path / "ours"
+    assert _invoke("--data", puf, "--out", ours).exit_code == 0
+    result = _invoke("--data", puf, "--out", ours, "--force")  # regsurv's own folder: replaced
     assert result.exit_code == 0, result.output
-    assert (out / "mine.txt").read_text() == "keep" and (out / "cohort.parquet").is_file()
+    assert (ours / "cohort.parquet").is_file() and (ours / ".regsurv-output").is_file()
 
 
 def test_same_cohort_as_run(tmp_path, puf):

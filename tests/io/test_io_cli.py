@@ -33,11 +33,11 @@ def test_validate_a_usable_file_exits_0(app, tmp_path: Path, puf_frame: pl.DataF
     assert "usable" in result.output.splitlines()[-1]
 
 
-def test_validate_an_unusable_file_exits_1(app, tmp_path: Path) -> None:
+def test_validate_an_unusable_file_exits_3(app, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("PUF_CASE_ID,AGE\nA,4x\nA,50\n")
     result = _invoke(app, "validate", path)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "AGE: 1 row holds non-numeric text ('4x')" in result.output
     assert "PUF_CASE_ID: 2 rows with a duplicated id" in result.output
     assert "NOT usable" in result.output
@@ -53,7 +53,7 @@ def test_validate_uses_the_layout_option(app, tmp_path: Path, puf_frame: pl.Data
 
 def test_unreadable_file_is_one_line_without_traceback(app, tmp_path: Path) -> None:
     result = _invoke(app, "validate", tmp_path / "missing.dat")
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     assert "missing.dat: no such file" in result.output
@@ -72,9 +72,9 @@ def test_convert_stops_on_bad_input_and_leaves_no_file(app, tmp_path: Path) -> N
     path.write_text("PUF_CASE_ID,AGE\nA,4x\n")
     out = tmp_path / "out.parquet"
     result = _invoke(app, "convert", path, "--out", out)
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "AGE: 1 row holds non-numeric text" in result.output
-    assert not out.exists() and not list(tmp_path.glob("*.partial"))
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]
 
 
 def test_convert_can_keep_invalid_text(app, tmp_path: Path) -> None:
@@ -93,6 +93,6 @@ def test_messages_with_brackets_are_printed_verbatim(app, tmp_path: Path) -> Non
     path.write_text("PUF_CASE_ID,AGE\nA,130\n")
     result = _invoke(app, "validate", path, "--layout", tmp_path / "x.sas")
     assert result.exit_code == 2
-    assert "layout= applies to fixed-width files only" in result.output
+    assert "a layout (--layout) applies to fixed-width files only" in result.output
     result = _invoke(app, "validate", path)
     assert "AGE: 1 row falls outside the plausible range [0, 90]" in result.output

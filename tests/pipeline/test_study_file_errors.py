@@ -26,11 +26,11 @@ def _analysis(raw, analysis_id):
 BAD = {
     "unknown_column": (
         lambda r: _analysis(r, "table1")["rows"].append({"column": "agegroup"}),
-        "analyses[table1]: 'agegroup' is not an analysis column",
+        "analyses[table1].rows[7].column: 'agegroup' is not an analysis column",
     ),
     "unknown_reference_level": (
         lambda r: _analysis(r, "table3")["reference"].update(sex="Femal"),
-        "analyses[table3]: 'Femal' is not a level of sex",
+        "analyses[table3].reference.sex: 'Femal' is not a level of sex",
     ),
     "unknown_kind": (
         lambda r: _analysis(r, "fig3").update(kind="kaplan"),
@@ -54,7 +54,7 @@ BAD = {
     ),
     "matching_group_not_a_level": (
         lambda r: _analysis(r, "matched").update(survival_reference="SP only"),
-        "analyses[matched]: 'SP only' is not a level of treatment",
+        "analyses[matched].survival_reference: 'SP only' is not a level of treatment",
     ),
     "overlapping_groups": (
         lambda r: r["cohort"]["groups"]["treatment"]["levels"][0].update(when={"SP": True}),
@@ -89,7 +89,7 @@ BAD = {
     ),
     "trend_positive_level": (
         lambda r: _analysis(r, "utilization").update(positive="Metastasis"),
-        "analyses[utilization]: 'Metastasis' is not a level of treatment",
+        "analyses[utilization].positive: 'Metastasis' is not a level of treatment",
     ),
 }
 

@@ -10,7 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from regsurv.io import PufError, ValidationReport, convert_puf, validate_puf
+from regsurv.cli._errors import reported_errors
+from regsurv.errors import ExitCode
+from regsurv.io import ValidationReport, convert_puf, validate_puf
+from regsurv.pipeline.outputs import interrupt_on_signals, prepare_output_file, staged_file
 
 LayoutOption = Annotated[
     Path | None,
@@ -22,22 +25,13 @@ LayoutOption = Annotated[
 ]
 
 
-def _fail(message: str) -> None:
-    Console(stderr=True).print(
-        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
-    )
-    raise typer.Exit(code=2)
-
-
 def validate(
     puf: Annotated[Path, typer.Argument(help="PUF file (.dat, .csv, .parquet, .sas7bdat, .dta).")],
     layout: LayoutOption = None,
 ) -> None:
-    """Check a PUF against the data dictionary; exit 0 when usable, 1 when not."""
-    try:
+    """Check a PUF against the data dictionary; exit 0 when usable, 3 (bad input) when not."""
+    with reported_errors():
         report = validate_puf(puf, layout=layout)
-    except PufError as err:
-        _fail(str(err))
     console = Console(soft_wrap=True)
     years = f"{report.year_min}-{report.year_max}" if report.year_min is not None else "n/a"
     layout_text = f", layout {report.layout}" if report.layout else ""
@@ -52,7 +46,7 @@ def validate(
         console.print(f"[{colour}]{issue.severity}:[/] {escape(issue.message)}", highlight=False)
     console.print("usable" if report.ok else "[bold red]NOT usable[/]")
     if not report.ok:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=ExitCode.INPUT)
 
 
 def _fields_table(report: ValidationReport) -> Table:
@@ -93,11 +87,10 @@ def convert(
 ) -> None:
     """Stream a PUF to Parquet with dictionary types, in bounded memory."""
     console = Console(stderr=True)
-    try:
-        with console.status(f"converting {puf.name} -> {out.name}"):
-            convert_puf(puf, out, layout=layout, invalid="keep" if keep_invalid else "raise")
-    except PufError as err:
-        _fail(str(err))
+    with reported_errors(), interrupt_on_signals():
+        target = prepare_output_file(out, inputs=[("PUF", puf), ("--layout", layout)])
+        with console.status(f"converting {puf.name} -> {out.name}"), staged_file(target) as tmp:
+            convert_puf(puf, tmp, layout=layout, invalid="keep" if keep_invalid else "raise")
     typer.echo(f"wrote {out}")
 
 

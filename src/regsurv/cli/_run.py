@@ -7,15 +7,10 @@ from typing import Annotated
 
 import typer
 
-from regsurv.pipeline.runner import (
-    EXIT_ANALYSIS,
-    EXIT_EMPTY_COHORT,
-    EXIT_INPUT,
-    EXIT_OUTPUT,
-    EXIT_USAGE,
-    StudyError,
-    run_study,
-)
+from regsurv.cli._errors import reported_errors, warn
+from regsurv.errors import ExitCode
+from regsurv.pipeline.outputs import interrupt_on_signals
+from regsurv.pipeline.runner import run_study
 from regsurv.report.format import Suppressor
 
 RUN_HELP = f"""Run the study end to end and write the report.
@@ -25,11 +20,13 @@ Without --data, runs on the embedded synthetic PUF (labelled synthetic in every 
 Writes DIR/report.html (self-contained), DIR/report.docx, DIR/tables/*.csv,
 DIR/figures/*.png|svg|pdf, DIR/results.json and DIR/manifest.json.
 
-Exit codes: 0 success; {EXIT_USAGE} bad option or study file; {EXIT_INPUT} missing or invalid
-PUF; {EXIT_EMPTY_COHORT} the criteria leave no patient; {EXIT_OUTPUT} output folder not empty
-(use --force) or not writable; {EXIT_ANALYSIS} with --strict, when an analysis could not be
-computed. A failed analysis (e.g. a model that does not converge) does not stop the run: its
-report section explains what happened.
+Exit codes (the same for every command, see the README): 0 success; {ExitCode.USAGE} bad option
+or study file; {ExitCode.INPUT} missing or invalid PUF; {ExitCode.EMPTY_COHORT} the criteria leave
+no patient; {ExitCode.OUTPUT} output folder not empty (use --force), not written by regsurv, holding
+an input, or not writable; {ExitCode.ANALYSIS} with --strict, when an analysis could not be
+computed; {ExitCode.SIGTERM} / {ExitCode.SIGHUP} / {ExitCode.SIGINT} interrupted by SIGTERM /
+SIGHUP / Ctrl-C (nothing published). A failed analysis (e.g. a model that does not converge) does
+not stop the run: its report section explains what happened.
 """
 
 
@@ -55,23 +52,31 @@ def run(
     suppress_below: Annotated[
         int | None, typer.Option(help="Show every count below N as '<N' (data-use agreements).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace a non-empty output folder.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an output folder that regsurv wrote earlier.")
+    ] = False,
     only: Annotated[
         str | None,
         typer.Option(help="Comma-separated analysis ids or kinds to compute (default: all)."),
     ] = None,
     strict: Annotated[
-        bool, typer.Option(help=f"Exit {EXIT_ANALYSIS} when an analysis could not be computed.")
+        bool,
+        typer.Option(
+            help=f"Stop (exit {ExitCode.INPUT}) on repeated records or invalid values in fields "
+            "the study uses instead of excluding them in the flow, and exit "
+            f"{ExitCode.ANALYSIS} when an analysis could not be computed."
+        ),
     ] = False,
 ) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    if profile not in ("sas", "r"):
-        typer.echo(f"error: --profile must be 'sas' or 'r', not {profile!r}", err=True)
-        raise typer.Exit(EXIT_USAGE)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
-    ) as progress:
+    with (
+        reported_errors(),
+        interrupt_on_signals(),
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
+        ) as progress,
+    ):
         task = progress.add_task("starting", total=None)
 
         def on_step(name: str) -> None:
@@ -80,38 +85,29 @@ def run(
         def on_progress(name: str, done: int, total: int) -> None:
             progress.update(task, description=f"{name} ({done}/{total})")
 
-        try:
-            results = run_study(
-                study=study,
-                data=data,
-                layout=layout,
-                out_dir=out,
-                profile=profile,
-                suppress_below=suppress_below,
-                force=force,
-                only=[name.strip() for name in only.split(",") if name.strip()] if only else None,
-                on_step=on_step,
-                on_progress=on_progress,
-            )
-        except StudyError as exc:
-            progress.stop()
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except ValueError as exc:  # a study file or PUF that does not validate
-            progress.stop()
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
+        results = run_study(
+            study=study,
+            data=data,
+            layout=layout,
+            out_dir=out,
+            profile=profile,
+            suppress_below=suppress_below,
+            force=force,
+            strict=strict,
+            only=[name.strip() for name in only.split(",") if name.strip()] if only else None,
+            on_step=on_step,
+            on_progress=on_progress,
+        )
+    for note in results.notes:
+        warn(Suppressor(suppress_below).text(note))
     n = results.cohort.height
     label = " (SYNTHETIC DATA)" if results.source.synthetic else ""
     shown = Suppressor(suppress_below).count(n)
     typer.echo(f"{shown} patients in the cohort{label}; report: {out / 'report.html'}")
     for step, message in results.errors.items():
-        typer.echo(
-            f"warning: {step} section not computed: {Suppressor(suppress_below).text(message)}",
-            err=True,
-        )
+        warn(f"{step} section not computed: {Suppressor(suppress_below).text(message)}")
     if strict and results.errors:
-        raise typer.Exit(EXIT_ANALYSIS)
+        raise typer.Exit(ExitCode.ANALYSIS)
 
 
 def register(app: typer.Typer) -> None:

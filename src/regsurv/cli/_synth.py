@@ -9,11 +9,9 @@ import typer
 from rich.console import Console
 
 from regsurv import synth
-
-
-def _fail(message: str) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+from regsurv.cli._errors import fail, reported_errors
+from regsurv.errors import ExitCode
+from regsurv.pipeline.outputs import interrupt_on_signals, prepare_output_file
 
 
 def _print_check(report: synth.SynthCheck) -> None:
@@ -58,20 +56,19 @@ def synth_command(
     """Write a synthetic NCDB PUF 2014 soft-tissue-sarcoma file (not real data) calibrated to
     Abugideiri et al. 2022; a README line beside it says it is synthetic."""
     if format not in synth.FORMATS:
-        _fail(f"--format must be one of {', '.join(synth.FORMATS)}, got {format!r}")
+        fail(f"--format must be one of {', '.join(synth.FORMATS)}, got {format!r}", ExitCode.USAGE)
     if out is None and not check:
-        _fail("--out is required (unless only --check is asked for)")
-    try:
+        fail("--out is required (unless only --check is asked for)", ExitCode.USAGE)
+    with reported_errors(), interrupt_on_signals():
         if out is not None:
+            prepare_output_file(synth.synthetic_path(out))
             path = synth.write_synthetic_puf(out, rows=rows, seed=seed, format=format)
             Console().print(f"wrote {path} ({rows:,} rows, seed {seed})", highlight=False)
         if check:
             report = synth.check_synthetic_puf(synth.synthetic_puf(rows, seed=seed))
             _print_check(report)
             if not report.ok:
-                raise typer.Exit(code=1)
-    except (ValueError, OSError) as err:
-        _fail(str(err))
+                raise typer.Exit(code=ExitCode.CHECK_FAILED)
 
 
 def register(app: typer.Typer) -> None:

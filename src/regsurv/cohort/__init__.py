@@ -4,10 +4,11 @@
 - `apply_criteria(lf, criteria) -> (LazyFrame, CohortFlow)`; `assign_exclusion`, `excluded_ids`.
 - `derive_analysis_variables(lf, spec)` and its pieces `derive_survival`, `derive_flags`,
   `derive_groups`, `derive_age_year`, `derive_bands`, `derive_recodes`; `analysis_columns`.
-- `build_cohort(lf, spec)`: both steps; `group_counts`; `reference_levels`; `get_recode`.
+- `build_cohort(lf, spec)`: data-quality steps (`cohort.quality`), criteria, derivation;
+  `cohort_criteria`, `study_fields`, `group_counts`; `reference_levels`; `get_recode`.
 """
 
-from regsurv.cohort.build import build_cohort, group_counts
+from regsurv.cohort.build import build_cohort, cohort_criteria, group_counts
 from regsurv.cohort.criteria import (
     EXCLUDED_AT,
     CohortFlow,
@@ -29,12 +30,21 @@ from regsurv.cohort.derive import (
     derive_recodes,
     derive_survival,
 )
+from regsurv.cohort.quality import (
+    DUPLICATE_STEP,
+    INVALID_STEP,
+    invalid_value_message,
+    invalid_values,
+    study_fields,
+)
 from regsurv.cohort.recodes import RECODE_NAMES, Recode, get_recode, reference_levels
 from regsurv.cohort.spec import BandSpec, CohortOptions, CohortSpec, CriterionSpec, GroupSpec
 
 __all__ = [
     "BUILTIN_COLUMNS",
+    "DUPLICATE_STEP",
     "EXCLUDED_AT",
+    "INVALID_STEP",
     "RECODE_NAMES",
     "BandSpec",
     "CohortFlow",
@@ -49,6 +59,7 @@ __all__ = [
     "apply_criteria",
     "assign_exclusion",
     "build_cohort",
+    "cohort_criteria",
     "compile_criteria",
     "derive_age_year",
     "derive_analysis_variables",
@@ -60,5 +71,8 @@ __all__ = [
     "excluded_ids",
     "get_recode",
     "group_counts",
+    "invalid_value_message",
+    "invalid_values",
     "reference_levels",
+    "study_fields",
 ]

@@ -5,12 +5,14 @@ Both the typed reader and the validator start here, so they see exactly the same
 
 from __future__ import annotations
 
+import csv
 import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from regsurv.errors import ExitCode
 from regsurv.io.dictionary import Layout, load_dictionary
 from regsurv.io.errors import PufError, plural
 from regsurv.io.layout import resolve_layout
@@ -128,6 +130,28 @@ def _scan_fixed_width(path: Path, layout: Layout, *, check: bool) -> pl.LazyFram
     )
 
 
+def csv_header(path: Path) -> list[str]:
+    """The names of the CSV header line as written (stripped; BOM dropped)."""
+    with path.open("rb") as f:
+        first = f.readline()
+    text = first.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    return [name.strip() for name in next(csv.reader([text]), [])]
+
+
+def _check_unique_header(path: Path, names: list[str]) -> None:
+    """A header naming a column twice (also as ``age`` and ``AGE``): polars would keep one."""
+    known = load_dictionary().fields
+    mapped = [n.upper() if n.upper() in known else n for n in names]
+    for name in dict.fromkeys(mapped):
+        positions = [i + 1 for i, n in enumerate(mapped) if n == name]
+        if len(positions) > 1:
+            where = ", ".join(str(p) for p in positions)
+            raise PufError(
+                f"{path}: the header names column {name} {len(positions)} times (columns "
+                f"{where}); only one would be read"
+            )
+
+
 def _blank_bytes(path: Path) -> tuple[bool, bool]:
     """Whether the file holds a space or a tab, and a quoted empty field ``""`` (memchr-speed
     passes over the mapped file).
@@ -142,6 +166,7 @@ def _blank_bytes(path: Path) -> tuple[bool, bool]:
 
 
 def _scan_csv(path: Path) -> pl.LazyFrame:
+    _check_unique_header(path, csv_header(path))
     padded, quoted_empty = _blank_bytes(path)
     lf = pl.scan_csv(
         path,
@@ -255,7 +280,10 @@ def scan_raw(
         chosen = resolve_layout(path, layout)
         return _scan_fixed_width(path, chosen, check=check), Source(path, fmt, chosen)
     if layout is not None:
-        raise PufError(f"{path}: layout= applies to fixed-width files only, not .{fmt}")
+        raise PufError(
+            f"{path}: a layout (--layout) applies to fixed-width files only, not .{fmt}",
+            ExitCode.USAGE,
+        )
     if fmt == "csv":
         return _scan_csv(path), Source(path, fmt, None)
     if fmt == "parquet":

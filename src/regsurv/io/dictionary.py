@@ -171,11 +171,15 @@ class PufDictionary:
 
 
 def _expand_ranges(ranges: list[list[str]]) -> dict[str, str]:
+    """``["01", "03", label]`` -> 01, 02, 03; a letter prefix stays (``["C490", "C496", ...]``)."""
     codes: dict[str, str] = {}
     for first, last, label in ranges:
-        width = len(first)
-        for number in range(int(first), int(last) + 1):
-            codes[str(number).zfill(width)] = label
+        prefix = first.rstrip("0123456789")
+        if last[: len(prefix)] != prefix or len(first) != len(last):
+            raise ValueError(f"dictionary range {first!r}-{last!r}: ends differ in prefix or width")
+        width = len(first) - len(prefix)
+        for number in range(int(first[len(prefix) :]), int(last[len(prefix) :]) + 1):
+            codes[prefix + str(number).zfill(width)] = label
     return codes
 
 

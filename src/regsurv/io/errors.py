@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from regsurv.errors import InputError
 
-class PufError(ValueError):
-    """A PUF file cannot be read or written as asked.
+
+class PufError(InputError):
+    """A PUF file cannot be read or written as asked (exit 3 unless `exit_code` says otherwise).
 
     The message is one line naming the file or field, the offending value and the row count;
     the CLI prints it without a traceback. (Polars appends the failing expression on further
     lines when the error is raised while a lazy scan is collected; `str()` drops them.)
     """
-
-    def __str__(self) -> str:
-        return super().__str__().split("\n", 1)[0]
 
 
 def plural(n: int, word: str, verb: str = "") -> str:

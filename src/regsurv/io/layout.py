@@ -115,6 +115,6 @@ def resolve_layout(path: Path, layout: str | Path | Layout | None) -> Layout:
         known = ", ".join(f"{lay.record_length} = PUF {name}" for name, lay in builtin.items())
         raise PufError(
             f"{path}: record length {length} matches no built-in layout ({known}); "
-            "pass layout= the NCDB SAS program"
+            "give the NCDB SAS load program with --layout"
         )
     return found

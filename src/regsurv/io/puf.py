@@ -176,10 +176,11 @@ def convert_puf(
     tmp = out.with_name(out.name + ".partial")
     try:
         lf.sink_parquet(tmp)
+        tmp.replace(out)
     except (PufError, pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as err:
-        tmp.unlink(missing_ok=True)
         raise _explain(path, layout, err) from None
-    tmp.replace(out)
+    finally:  # also on a signal or Ctrl-C: no partial file stays behind
+        tmp.unlink(missing_ok=True)
     return out
 
 

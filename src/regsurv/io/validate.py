@@ -192,9 +192,15 @@ def validate_puf(
     Errors (file not usable): missing required column, non-numeric text in a numeric field,
     wrong record length, duplicate PUF_CASE_ID, no records. Warnings: codes outside the
     dictionary, numbers outside the plausible range, bytes that are not UTF-8. `required`
-    overrides the dictionary's required fields.
+    overrides the dictionary's required fields. A CSV file whose rows do not all have the
+    header's fields, or whose header repeats a name, raises `PufError` (nothing else can be
+    trusted then).
     """
     raw, source = scan_raw(path, layout=layout, check=False)
+    if source.format == "csv":
+        from regsurv.io.integrity import check_csv_structure
+
+        check_csv_structure(source.path)  # ragged rows or a repeated column name: not usable
     dictionary = load_dictionary().fields
     columns = raw.collect_schema().names()
     present = [c for c in columns if c in dictionary]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from regsurv.errors import UsageError
+
 
 @dataclass(frozen=True, slots=True)
 class Profile:
@@ -39,4 +41,6 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except KeyError:
-        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
+        raise UsageError(
+            f"--profile must be one of {', '.join(sorted(PROFILES))}, not {name!r}"
+        ) from None

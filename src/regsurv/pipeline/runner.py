@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import shutil
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -25,20 +23,23 @@ from typing import Any
 
 import polars as pl
 
+from regsurv.errors import ExitCode, RegsurvError
 from regsurv.pipeline.analyses import KINDS, AnalysisFailure, StepContext, run_analysis
 from regsurv.pipeline.profiles import Profile, get_profile
 
-#: Exit codes of ``regsurv run`` (documented in its ``--help``; 0 is success); EXIT_ANALYSIS
-#: only with ``--strict``, when an analysis could not be computed.
-EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT, EXIT_ANALYSIS = 2, 3, 4, 5, 6
+#: Exit codes of ``regsurv run`` (`regsurv.errors.ExitCode`, the same for every command);
+#: EXIT_ANALYSIS only with ``--strict``, when an analysis could not be computed.
+EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT, EXIT_ANALYSIS = (
+    ExitCode.USAGE,
+    ExitCode.INPUT,
+    ExitCode.EMPTY_COHORT,
+    ExitCode.OUTPUT,
+    ExitCode.ANALYSIS,
+)
 
 
-class StudyError(Exception):
-    """A problem that stops the run, with the exit code the CLI returns."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_INPUT) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+class StudyError(RegsurvError):
+    """A problem that stops the run, with the exit code the CLI returns (default: bad input)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class CohortResult:
     flow: Any
     cohort: pl.DataFrame
     group_counts: Mapping[str, int]
+    notes: tuple[str, ...] = ()  # data-quality findings the user must know (CLI warnings)
+    duplicate_ids: tuple[str, ...] = ()  # ids of exact repeats, counted once (flow step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class StudyResults:
     analyses: Mapping[str, Any]
     log: RunLog
     targets: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = ()  # what the user must know (leftovers, data quality; CLI warnings)
 
     @property
     def failures(self) -> tuple[AnalysisFailure, ...]:
@@ -140,9 +144,9 @@ def resolve_source(data: Path | None, layout: Path | None, seed: int) -> DataSou
     else:
         path = Path(data)
         if not path.exists():
-            raise StudyError(f"PUF file not found: {path}")
+            raise StudyError(f"{path}: PUF file not found (--data)")
         if path.is_dir():
-            raise StudyError(f"PUF path is a directory, not a file: {path}")
+            raise StudyError(f"{path}: is a directory, not a PUF file (--data)")
         synthetic = "synthetic" in path.name.lower()
     return DataSource(
         path=path,
@@ -167,10 +171,10 @@ class _Steps:
         start = time.perf_counter()
         try:
             return fn()
-        except StudyError:
+        except RegsurvError:
             raise
         except Exception as exc:
-            raise StudyError(f"{name}: {exc}", exit_code) from exc
+            raise StudyError(str(exc), exit_code) from exc
         finally:
             self.log.durations[name] = round(time.perf_counter() - start, 4)
 
@@ -205,33 +209,38 @@ def run_study(
     profile: str = "sas",
     suppress_below: int | None = None,
     force: bool = False,
+    strict: bool = False,
     only: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> StudyResults:
     """Run the study in `study` (default: the shipped sarcoma study) and write the report.
 
-    ``only``: analysis ids or kinds to compute (default all). Outputs are written to a
-    temporary folder beside `out_dir` and moved into place only when everything succeeded, so
-    a failed run leaves no half-written report.
+    ``only``: analysis ids or kinds to compute (default all). `out_dir` is checked before the
+    analysis (`regsurv.pipeline.outputs`); outputs are written to a temporary folder beside it
+    and moved into place only when everything succeeded, so a failed or interrupted run leaves
+    no half-written report; `force` replaces only a folder regsurv wrote. The input must pass
+    `regsurv.io.check_integrity`; `strict` makes repeated records and invalid values in fields
+    the study uses errors instead of flow exclusions.
     """
+    from regsurv.pipeline.outputs import prepare_output_folder
     from regsurv.pipeline.spec import load_study
     from regsurv.studies import study_path
 
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not force:
-        raise StudyError(
-            f"output folder {out_dir} is not empty; pass --force to replace it", EXIT_OUTPUT
-        )
     prof = get_profile(profile)
     spec = load_study(study)
     selected = select_analyses(spec, only)
     path = Path(study) if study is not None else study_path()
     targets = load_targets(spec, path)
+    targets_file = path.parent / spec.report.targets if spec.report.targets else None
+    inputs = [("--data", data), ("--study", path), ("--layout", layout), ("targets", targets_file)]
+    output = prepare_output_folder(out_dir, inputs=inputs, force=force)
     log = RunLog(started=datetime.now(UTC).isoformat(timespec="seconds"))
     steps = _Steps(log, on_step)
     source = steps.run("data", lambda: resolve_source(data, layout, spec.study.seed))
-    cohort = steps.run("cohort", lambda: require_patients(build_study_cohort(spec, source)))
+    cohort = steps.run(
+        "cohort", lambda: require_patients(build_study_cohort(spec, source, strict=strict))
+    )
     context = StepContext(
         cohort=cohort.cohort,
         outcome=spec.outcome,
@@ -257,33 +266,71 @@ def run_study(
         analyses=MappingProxyType(analyses),
         log=log,
         targets=targets,
+        notes=(*output.notes(), *cohort.notes),
     )
-    steps.run(
-        "report", lambda: _write_outputs(results, out_dir, force=force), exit_code=EXIT_OUTPUT
-    )
+    steps.run("report", lambda: _write_outputs(results, output), exit_code=EXIT_OUTPUT)
     return results
 
 
 # -- steps ---------------------------------------------------------------------------------------
 
 
-def build_study_cohort(spec: Any, source: DataSource) -> CohortResult:
+def build_study_cohort(spec: Any, source: DataSource, *, strict: bool = False) -> CohortResult:
     """The analytic cohort of `spec` from the PUF of `source` (a lazy scan), with its flow
-    (`regsurv run` and `regsurv cohort` both call this)."""
-    from regsurv.cohort import build_cohort, group_counts
+    (`regsurv run` and `regsurv cohort` both call this).
+
+    The file must pass `regsurv.io.check_integrity` on the fields the study uses (one
+    streaming pass); exact repeats and invalid values become the flow's data-quality steps
+    (`regsurv.cohort.quality`), or errors with `strict`.
+    """
+    from regsurv.cohort import (
+        INVALID_STEP,
+        build_cohort,
+        group_counts,
+        invalid_value_message,
+        invalid_values,
+        study_fields,
+    )
     from regsurv.cohort.derive import check_schema
-    from regsurv.io import scan_puf
+    from regsurv.io import PufError, check_integrity, scan_puf
 
     lf = scan_puf(source.path, layout=source.layout)
+    columns = lf.collect_schema().names()
     try:
-        check_schema(spec.cohort, set(lf.collect_schema().names()), source.path.name)
+        check_schema(spec.cohort, set(columns), source.path.name)
     except ValueError as exc:  # the study names a field the data lack: before any row is read
         raise StudyError(str(exc), EXIT_USAGE) from None
-    cohort, flow = build_cohort(lf, spec.cohort)
-    cohort = cohort.collect()
+    fields = study_fields(spec.cohort, columns)
+    integrity = check_integrity(source.path, layout=source.layout, fields=fields)
+    try:
+        cohort, flow = build_cohort(
+            lf, spec.cohort, duplicate_ids=integrity.duplicate_ids, strict=strict
+        )
+        cohort = cohort.collect()
+    except PufError:  # non-numeric text met while counting: name the rows
+        check_integrity(source.path, layout=source.layout, fields=fields, thorough=True)
+        raise
+    notes = []
+    if integrity.n_copies:
+        notes.append(
+            f"{integrity.n_copies:,} rows repeat another record exactly (same PUF_CASE_ID and "
+            "fields); each record is counted once (flow step 'duplicate_record')"
+        )
+    if any(s.id == INVALID_STEP for s in flow.steps):
+        counts = invalid_value_message(invalid_values(lf, fields))
+        notes.append(
+            f"invalid values excluded at flow step {INVALID_STEP!r}: {counts} "
+            "(--strict stops instead)"
+        )
     exposure = spec.cohort.exposure_group
     counts = group_counts(cohort, exposure) if exposure is not None and cohort.height else {}
-    return CohortResult(flow=flow, cohort=cohort, group_counts=counts)
+    return CohortResult(
+        flow=flow,
+        cohort=cohort,
+        group_counts=counts,
+        notes=tuple(notes),
+        duplicate_ids=tuple(integrity.duplicate_ids),
+    )
 
 
 def require_patients(result: CohortResult) -> CohortResult:
@@ -372,15 +419,14 @@ def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:
     }
 
 
-def _write_outputs(results: StudyResults, out_dir: Path, *, force: bool) -> None:
+def _write_outputs(results: StudyResults, output: Any) -> None:
+    """Write the report into a staging folder published only on success (see `outputs`)."""
     import json
 
+    from regsurv.pipeline.outputs import staged_folder
     from regsurv.report import write_report
 
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_folder(output) as tmp:
         start = time.perf_counter()
         write_report(results, tmp, targets=results.targets)
         # the manifest is written inside the report step, so it records the report's own time
@@ -390,11 +436,3 @@ def _write_outputs(results: StudyResults, out_dir: Path, *, force: bool) -> None
         (tmp / "manifest.json").write_text(
             json.dumps(manifest(results, text), indent=1), encoding="utf-8"
         )
-        if out_dir.exists():
-            if not force and any(out_dir.iterdir()):
-                raise StudyError(f"output folder {out_dir} is not empty", EXIT_OUTPUT)
-            shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
-        tmp.rename(out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)

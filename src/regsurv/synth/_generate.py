@@ -145,6 +145,8 @@ def _pick(labels: tuple[str, ...] | list[str], idx: np.ndarray) -> np.ndarray:
 def _lookup(mapping: dict, keys: np.ndarray) -> np.ndarray:
     """`mapping[k]` for every element of `keys` (vectorised through the unique keys)."""
     unique, inverse = np.unique(keys, return_inverse=True)
+    if unique.size == 0:  # keep the values' dtype (an index array stays an integer array)
+        return np.asarray(list(mapping.values()))[:0]
     return np.asarray([mapping[k] for k in unique])[inverse]
 
 
