@@ -304,7 +304,7 @@ def test_suppressed_run_with_profile_r_and_no_network(tmp_path, no_network):
             for row in csv.DictReader(f):
                 for col in ("n", "n_obs", "n_events", "n_risk", "n_event", "n_excluded", "n_after"):
                     value = row.get(col)
-                    if value not in (None, "") and not value.startswith("<"):
+                    if value not in (None, "", "*") and not value.startswith("<"):
                         assert not 0 < float(value) < 11, (path.name, col, value)
 
     def walk(node, key=None):

@@ -24,9 +24,10 @@ Exit codes (the same for every command, see the README): 0 success; {ExitCode.US
 or study file; {ExitCode.INPUT} missing or invalid PUF; {ExitCode.EMPTY_COHORT} the criteria leave
 no patient; {ExitCode.OUTPUT} output folder not empty (use --force), not written by regsurv, holding
 an input, or not writable; {ExitCode.ANALYSIS} with --strict, when an analysis could not be
-computed; {ExitCode.SIGTERM} / {ExitCode.SIGHUP} / {ExitCode.SIGINT} interrupted by SIGTERM /
-SIGHUP / Ctrl-C (nothing published). A failed analysis (e.g. a model that does not converge) does
-not stop the run: its report section explains what happened.
+computed; {ExitCode.DISCLOSURE} the suppression audit found a hidden count that the published
+ones determine (nothing is written); {ExitCode.SIGTERM} / {ExitCode.SIGHUP} / {ExitCode.SIGINT}
+interrupted by SIGTERM / SIGHUP / Ctrl-C (nothing published). A failed analysis (e.g. a model
+that does not converge) does not stop the run: its report section explains what happened.
 """
 
 
@@ -50,7 +51,12 @@ def run(
         typer.Option(help="'sas' (Breslow ties, log-log CIs: the paper) or 'r' (Efron, log CIs)."),
     ] = "sas",
     suppress_below: Annotated[
-        int | None, typer.Option(help="Show every count below N as '<N' (data-use agreements).")
+        int | None,
+        typer.Option(
+            help="Show every count below N (>= 2) as '<N', with the complementary cells that "
+            "would reveal one by subtraction as '*' (data-use agreements). Default: 11 for real "
+            "data, none for the synthetic PUF."
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option(help="Replace an output folder that regsurv wrote earlier.")
@@ -99,13 +105,13 @@ def run(
             on_progress=on_progress,
         )
     for note in results.notes:
-        warn(Suppressor(suppress_below).text(note))
+        warn(Suppressor(results.suppress_below).text(note))
     n = results.cohort.height
     label = " (SYNTHETIC DATA)" if results.source.synthetic else ""
-    shown = Suppressor(suppress_below).count(n)
+    shown = Suppressor(results.suppress_below).count(n)
     typer.echo(f"{shown} patients in the cohort{label}; report: {out / 'report.html'}")
     for step, message in results.errors.items():
-        warn(f"{step} section not computed: {Suppressor(suppress_below).text(message)}")
+        warn(f"{step} section not computed: {Suppressor(results.suppress_below).text(message)}")
     if strict and results.errors:
         raise typer.Exit(ExitCode.ANALYSIS)
 

@@ -36,6 +36,8 @@ EXIT_USAGE, EXIT_INPUT, EXIT_EMPTY_COHORT, EXIT_OUTPUT, EXIT_ANALYSIS = (
     ExitCode.OUTPUT,
     ExitCode.ANALYSIS,
 )
+#: The report's suppression audit found a hidden count that the published ones determine.
+EXIT_DISCLOSURE = ExitCode.DISCLOSURE
 
 
 class StudyError(RegsurvError):
@@ -225,8 +227,13 @@ def run_study(
     """
     from regsurv.pipeline.outputs import prepare_output_folder
     from regsurv.pipeline.spec import load_study
+    from regsurv.report.suppression import check_threshold, threshold_for
     from regsurv.studies import study_path
 
+    try:
+        check_threshold(suppress_below)
+    except ValueError as exc:
+        raise StudyError(str(exc), EXIT_USAGE) from None
     prof = get_profile(profile)
     spec = load_study(study)
     selected = select_analyses(spec, only)
@@ -259,7 +266,7 @@ def run_study(
         study_path=path,
         profile=prof,
         source=source,
-        suppress_below=suppress_below,
+        suppress_below=threshold_for(suppress_below, source.synthetic),
         flow=cohort.flow,
         cohort=cohort.cohort,
         group_counts=cohort.group_counts,
@@ -388,8 +395,14 @@ def _check_targets(targets: dict[str, Any], spec: Any, path: Path) -> None:
             raise StudyError(f"{where}.items: a list of {{selector, paper}} tables", EXIT_USAGE)
 
 
-def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:
-    """Provenance of a run: input, study file (as given and resolved), options, versions, times."""
+def manifest(
+    results: StudyResults, study_text: str, suppression: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Provenance of a run: input, study file (as given and resolved), options, versions, times;
+    `suppression`: what the report's cell suppression hid and its audit."""
+    from regsurv.report.format import Suppressor
+
+    scrub = Suppressor(results.suppress_below).text
     src = results.source
     return {
         "regsurv_version": package_versions()["regsurv"],
@@ -410,12 +423,13 @@ def manifest(results: StudyResults, study_text: str) -> dict[str, Any]:
             "normalize_weights": results.profile.normalize_weights,
             "suppress_below": results.suppress_below,
         },
+        **({} if suppression is None else {"suppression": suppression}),
         "seed": results.spec.study.seed,
         "package_versions": package_versions(),
         "started": results.started,
         "finished": results.finished,
         "step_seconds": results.durations,
-        "errors": results.errors,
+        "errors": {step: scrub(message) for step, message in results.errors.items()},
     }
 
 
@@ -425,14 +439,20 @@ def _write_outputs(results: StudyResults, output: Any) -> None:
 
     from regsurv.pipeline.outputs import staged_folder
     from regsurv.report import write_report
+    from regsurv.report.suppression import DisclosureError
 
     with staged_folder(output) as tmp:
         start = time.perf_counter()
-        write_report(results, tmp, targets=results.targets)
+        try:
+            write_report(results, tmp, targets=results.targets)
+        except DisclosureError as exc:  # the audit failed: nothing is published
+            raise StudyError(str(exc), EXIT_DISCLOSURE) from None
         # the manifest is written inside the report step, so it records the report's own time
         results.durations["report"] = round(time.perf_counter() - start, 4)
         results.log.finished = datetime.now(UTC).isoformat(timespec="seconds")
         text = results.study_path.read_text(encoding="utf-8")
+        published = json.loads((tmp / "results.json").read_text(encoding="utf-8"))
         (tmp / "manifest.json").write_text(
-            json.dumps(manifest(results, text), indent=1), encoding="utf-8"
+            json.dumps(manifest(results, text, published.get("suppression")), indent=1),
+            encoding="utf-8",
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from regsurv.report.build import RENDERERS, build_document
+from regsurv.report.build import RENDERERS, build_document, count_hooks
 from regsurv.report.document import Document
 from regsurv.report.docx import write_docx
 from regsurv.report.figures import KaplanMeierDisplay
@@ -46,7 +46,7 @@ __all__ = [
 def write_report(results: Any, out_dir: Path, *, targets: dict[str, Any] | None = None) -> Document:
     """Write report.html, report.docx, tables/*.csv, figures/* and results.json to `out_dir`."""
     out_dir = Path(out_dir)
-    suppressor = Suppressor(results.suppress_below)
+    suppressor = Suppressor(results.suppress_below).planned(results, count_hooks())  # audited
     figures = out_dir / "figures"
     tables = out_dir / "tables"
     tables.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,24 @@
 
 Nothing here computes a statistic: numbers come from the result objects (`to_frame()`,
 `median()`, `at()`), and this module only selects, orders, formats and suppresses them.
-Each analysis record is rendered by the `RENDERERS` entry of its ``kind`` (a section renderer
-and its ``results.json`` writer); the section id and title are the analysis's own.
+Each analysis record is rendered by the `RENDERERS` entry of its ``kind``: a section renderer,
+its ``results.json`` writer and its count cells (the suppression hook of
+`regsurv.report.suppression`); the section id and title are the analysis's own.
+
+**Adding a kind** (beside its `regsurv.pipeline.analyses.KINDS` entry): a `Renderer` with
+
+- ``section(s, record, ctx)``: print every count through ``ctx.sup.cell(name, n)`` (or
+  ``cell_pct``/``cell_hidden``; tidy frames through ``ctx.sup.mask_frame``), never
+  ``sup.count(n)``: with ``--suppress-below`` a planned suppressor refuses a non-zero count
+  whose name the report's table does not hold;
+- ``to_json(record, sup)``: the same counts as ``sup.cell_value(name, n)``;
+- ``counts(table, record, results)``: add each of those counts to the report's `CountTable`
+  under the same names (``table.cell``, or `suppression._add` when the name may already hold
+  another count), with every sum that binds them (``table.add_sum``; a difference that is
+  itself a count, e.g. censored = N - events, as ``table.add_difference``). Reuse the shared
+  names (`suppression.size`, `count`, `events`, `at_risk`, `TOTAL`) for counts another
+  section also prints. ``counts=None`` makes a suppressed run of that kind fail with exit 7
+  (its counts cannot be audited).
 """
 
 from __future__ import annotations
@@ -17,11 +33,24 @@ import numpy as np
 import polars as pl
 
 from regsurv.report import results_json as rj
+from regsurv.report import suppression as cells
 from regsurv.report.comparison import paper_comparison
 from regsurv.report.document import Document, Figure, Paragraph, Section, Table
 from regsurv.report.figures import KaplanMeierDisplay, save_figure
 from regsurv.report.forest_plot import ForestPlotDisplay
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p
+from regsurv.report.suppression import (
+    COMPLEMENTARY_MARK,
+    DEFAULT_THRESHOLD,
+    TOTAL,
+    at_risk,
+    cox_cell,
+    flow_count,
+    flow_excluded,
+    match_cell,
+    ps_cell,
+    size,
+)
 from regsurv.report.tables import (
     format_balance,
     format_regression,
@@ -80,22 +109,29 @@ def _flow_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -
     s = doc.section("flow", "Inclusion flow (Fig. 1)")
     flow = results.flow
     groups = results.group_counts
+    exposure = str(results.spec.cohort.exposure_group)
     display = CohortFlowDisplay(flow=flow, groups=groups).plot()
-    _relabel_flow_counts(display, sup)
+    _relabel_flow_counts(display, flow, exposure, sup)
     s.add(_figure(display, figures, "fig1_flow", "Fig. 1. Inclusion flow"))
     frame = flow.to_frame()
-    rows = [("Start", "All PUF records", "", "", sup.count(flow.n_start))]
+    last = frame.height
+    before = [flow_count(k - 1) for k in range(1, last + 1)]
+    after = [TOTAL if k == last else flow_count(k) for k in range(1, last + 1)]
+    excluded = [flow_excluded(k) for k in range(1, last + 1)]
+    rows = [("Start", "All PUF records", "", "", sup.cell(flow_count(0), flow.n_start))]
     rows += [
         (
             str(r["step"]),
             r["label"],
-            sup.count(r["n_before"]),
-            sup.count(r["n_excluded"]),
-            sup.count(r["n_after"]),
+            sup.cell(before[i], r["n_before"]),
+            sup.cell(excluded[i], r["n_excluded"]),
+            sup.cell(after[i], r["n_after"]),
         )
-        for r in frame.iter_rows(named=True)
+        for i, r in enumerate(frame.iter_rows(named=True))
     ]
-    rows += [("Group", name, "", "", sup.count(n)) for name, n in groups.items()]
+    rows += [
+        ("Group", name, "", "", sup.cell(size(exposure, name), n)) for name, n in groups.items()
+    ]
     s.add(
         Table(
             key="flow",
@@ -104,18 +140,24 @@ def _flow_section(doc: Document, results: Any, figures: Path, sup: Suppressor) -
             rows=tuple(rows),
             note="Every input record is counted once: included, or excluded by the first "
             "criterion it fails; a blank or invalid code never satisfies a criterion.",
-            tidy=frame,
+            tidy=sup.mask_frame(
+                frame, {"n_before": before, "n_excluded": excluded, "n_after": after}
+            ),
         )
     )
 
 
-def _relabel_flow_counts(display: Any, sup: Suppressor) -> None:
-    """Apply small-count suppression to the ``n = 1,234`` counts printed in the diagram."""
+def _relabel_flow_counts(display: Any, flow: Any, exposure: str, sup: Suppressor) -> None:
+    """Apply the suppression to the ``n = 1,234`` counts printed in the diagram's boxes."""
     if not sup.active:
         return
-
-    for text in display.boxes_.values():
-        text.set_text(sup.text(text.get_text()))
+    boxes = {"start": (flow_count(0), flow.n_start)}
+    boxes |= {s.id: (flow_excluded(k), s.n_excluded) for k, s in enumerate(flow.steps, 1)}
+    boxes["included"] = (TOTAL, flow.n_final)
+    boxes |= {f"group:{g}": (size(exposure, g), n) for g, n in display.groups.items()}
+    for box, text in display.boxes_.items():
+        label = text.get_text().rsplit("\n", 1)[0]
+        text.set_text(f"{label}\nn = {sup.cell(*boxes[box])}")
 
 
 # -- per-table formatting ---------------------------------------------------------------------
@@ -166,13 +208,14 @@ def _levels(cohort: pl.DataFrame, columns: Sequence[str]) -> dict[str, list[str]
     return out
 
 
-def _cox_note(result: Any, profile_note: str, sup: Suppressor) -> str:
+def _cox_note(result: Any, profile_note: str, sup: Suppressor, key: str) -> str:
     tests = result.tests
     lr = tests.get("likelihood_ratio") or {}
     parts = [
-        f"Cox proportional hazards, {result.ties} ties; n = {sup.count(result.n_obs)}, events = "
-        f"{sup.count(result.n_events)}, complete cases ({sup.count(result.n_dropped)} with a "
-        "missing value left out)."
+        f"Cox proportional hazards, {result.ties} ties; n = "
+        f"{sup.cell(cox_cell(key, 'n'), result.n_obs)}, events = "
+        f"{sup.cell(cox_cell(key, 'events'), result.n_events)}, complete cases "
+        f"({sup.cell(cox_cell(key, 'dropped'), result.n_dropped)} with a missing value left out)."
     ]
     if lr:
         parts.append(
@@ -243,14 +286,22 @@ def _render_summary_table(s: Section, a: Any, ctx: RenderContext) -> None:
 def _render_trend(s: Section, a: Any, ctx: RenderContext) -> None:
     trend, sup = a.trend, ctx.sup
     frame = trend.to_frame()
+    n_cells = [size(trend.variable, lv) for lv in frame["level"]]
+    event_cells = [("trend_events", trend.variable, trend.outcome, lv) for lv in frame["level"]]
+    hidden = [
+        sup.hides(e) or sup.cell_hidden(nc, n) or sup.cell_hidden(ec, e)
+        for nc, ec, n, e in zip(
+            n_cells, event_cells, frame["n_obs"], frame["n_events"], strict=True
+        )
+    ]
     rows = tuple(
         (
             str(r["level"]),
-            sup.count(r["n_obs"]),
-            sup.count(r["n_events"]),
-            "" if sup.hides(r["n_events"]) else f"{r['row_percent']:.1f}",
+            sup.cell(n_cells[i], r["n_obs"]),
+            sup.cell(event_cells[i], r["n_events"]),
+            "" if hidden[i] else f"{r['row_percent']:.1f}",
         )
-        for r in frame.iter_rows(named=True)
+        for i, r in enumerate(frame.iter_rows(named=True))
     )
     positive = a.spec.positive or trend.outcome
     s.add(
@@ -265,7 +316,11 @@ def _render_trend(s: Section, a: Any, ctx: RenderContext) -> None:
                 "each period'; the column percentages of a summary table answer 'when were its "
                 "patients treated'."
             ),
-            tidy=frame,
+            tidy=sup.mask_frame(
+                frame,
+                {"n_obs": n_cells, "n_events": event_cells},
+                {"proportion": hidden, "row_percent": hidden},
+            ),
         )
     )
 
@@ -278,7 +333,7 @@ def _render_km(s: Section, km: Any, ctx: RenderContext) -> None:
     )
     display = KaplanMeierDisplay(
         curves=km.curves.to_frame(),
-        at_risk=km.at_risk.select("group", "time", "n_risk"),
+        at_risk=_at_risk(km.at_risk, spec.group, ctx.sup),
         title=spec.title,
         xlabel=km.time_label,
         groups=list(km.curves.keys()),
@@ -297,6 +352,13 @@ def _render_km(s: Section, km: Any, ctx: RenderContext) -> None:
     )
     s.add(_km_summary(spec.table, spec.table_title, km, km.landmark_times, ctx.sup, note))
     _warnings(s, km.curves, km.logrank)
+
+
+def _at_risk(frame: pl.DataFrame, key: Any, sup: Suppressor) -> pl.DataFrame:
+    """Numbers at risk for a figure, with the report's suppression (as text)."""
+    frame = frame.select("group", "time", "n_risk")
+    names = [at_risk(key, g, t) for g, t in zip(frame["group"], frame["time"], strict=True)]
+    return sup.mask_frame(frame, {"n_risk": names})
 
 
 def _render_cox_univariable(s: Section, a: Any, ctx: RenderContext) -> None:
@@ -331,13 +393,20 @@ def _render_cox(s: Section, a: Any, ctx: RenderContext) -> None:
             labels=labels,
             levels=levels,
             suppressor=ctx.sup,
-            note=_cox_note(mv, ctx.profile_note, ctx.sup),
+            note=_cox_note(mv, ctx.profile_note, ctx.sup, spec.id),
         )
     )
     zph = _zph_note(mv)
     if zph is not None:
         s.add(zph)
-    forest = ForestPlotDisplay.from_result(mv, labels=labels, levels=levels, suppressor=ctx.sup)
+    forest = ForestPlotDisplay.from_result(
+        mv,
+        labels=labels,
+        levels=levels,
+        suppressor=ctx.sup,
+        n_obs=ctx.sup.cell(cox_cell(spec.id, "n"), mv.n_obs),
+        n_events=ctx.sup.cell(cox_cell(spec.id, "events"), mv.n_events),
+    )
     s.add(
         _figure(
             forest,
@@ -350,8 +419,10 @@ def _render_cox(s: Section, a: Any, ctx: RenderContext) -> None:
     _warnings(s, mv)
 
 
-def _weights_table(key: str, weights: Any, sup: Suppressor) -> Table:
+def _weights_table(key: str, weights: Any, sup: Suppressor, p: Any) -> Table:
     summary = weights.summary()
+    names = [_arm_cell(p, g) for g in summary["group"]]
+    hidden = [sup.cell_hidden(c, n) for c, n in zip(names, summary["n"], strict=True)]
     return Table(
         key=key,
         title="IPTW weights by group",
@@ -359,22 +430,31 @@ def _weights_table(key: str, weights: Any, sup: Suppressor) -> Table:
         rows=tuple(
             (
                 r["group"],
-                sup.count(r["n"]),
-                "—" if sup.hides(r["n"]) else fmt_num(r["sum"], 1),
+                sup.cell(names[i], r["n"]),
+                "—" if hidden[i] else fmt_num(r["sum"], 1),
                 fmt_num(r["mean"], 3),
                 fmt_num(r["sd"], 3),
                 fmt_num(r["min"], 3),
                 fmt_num(r["max"], 3),
-                "—" if sup.hides(r["n"]) else fmt_num(r["ess_kish"], 1),
+                "—" if hidden[i] else fmt_num(r["ess_kish"], 1),
             )
-            for r in summary.iter_rows(named=True)
+            for i, r in enumerate(summary.iter_rows(named=True))
         ),
-        tidy=sup.mask_groups(
-            summary,
-            [g for g, n in zip(summary["group"], summary["n"], strict=True) if sup.hides(n)],
+        tidy=sup.mask_frame(
+            sup.mask_groups(
+                summary,
+                [g for g, n in zip(summary["group"], summary["n"], strict=True) if sup.hides(n)],
+            ),
+            {"n": names},
+            {"sum": hidden, "ess_kish": hidden},
         ),
         note="Effective sample size (Kish): (Σw)²/Σw².",
     )
+
+
+def _arm_cell(p: Any, group: str) -> Any:
+    """The cell of one arm's complete cases in iptw analysis `p` ("Overall": all of them)."""
+    return ps_cell(p.spec.id, "n") if group == "Overall" else size(p.spec.treatment, group)
 
 
 def _bootstrap_table(key: str, boot: Any) -> Table:
@@ -404,8 +484,9 @@ def _render_iptw(s: Section, p: Any, ctx: RenderContext) -> None:
             f"{'Multinomial logistic' if len(p.model.classes_) > 2 else 'Logistic'} propensity "
             f"model of {spec.treatment} on "
             f"{', '.join(spec.covariates)} (exact maximum likelihood, {p.model.n_iter_} Newton "
-            f"iterations); complete cases: {sup.count(p.n_obs)} patients "
-            f"({sup.count(p.n_dropped)} with a missing covariate left out). Weights: "
+            f"iterations); complete cases: {sup.cell(ps_cell(key, 'n'), p.n_obs)} patients "
+            f"({sup.cell(ps_cell(key, 'dropped'), p.n_dropped)} with a missing covariate left "
+            "out). Weights: "
             f"{p.weights.method}."
         )
     )
@@ -416,7 +497,7 @@ def _render_iptw(s: Section, p: Any, ctx: RenderContext) -> None:
         balance=p.balance, title="Covariate balance (IPTW)", labels=labels
     ).plot()
     s.add(_figure(love, ctx.figures, f"love_plot_{key}", "Love plot: |SMD| before and after IPTW"))
-    s.add(_weights_table(f"{key}_weights", p.weights, sup))
+    s.add(_weights_table(f"{key}_weights", p.weights, sup, p))
     surv = p.survival
     display = KaplanMeierDisplay(
         curves=surv.curves.to_frame(),
@@ -459,17 +540,23 @@ def _render_iptw(s: Section, p: Any, ctx: RenderContext) -> None:
     _warnings(s, p.model, p.weights, p.balance, surv, p.bootstrap)
 
 
-def _matching_text(matching: Any, sup: Suppressor) -> str:
+def _matching_text(matching: Any, sup: Suppressor, key: str) -> str:
     caliper = (
         "no caliper"
         if matching.caliper is None
         else f"caliper {matching.caliper:.4g}"
         + (f", scale {matching.caliper_scale}" if matching.caliper_scale else "")
     )
-    per_arm = ", ".join(f"{g} {sup.count(n)}" for g, n in matching.n_matched().items())
-    unmatched = ", ".join(f"{g} {sup.count(n)}" for g, n in matching.n_unmatched.items())
+    per_arm = ", ".join(
+        f"{g} {sup.cell(match_cell(key, 'matched', g), n)}" for g, n in matching.n_matched().items()
+    )
+    unmatched = ", ".join(
+        f"{g} {sup.cell(match_cell(key, 'unmatched', g), n)}"
+        for g, n in matching.n_unmatched.items()
+    )
     return (
-        f"Matched sets: {sup.count(matching.n_sets)} ({matching.method}, {caliper}). "
+        f"Matched sets: {sup.cell(match_cell(key, 'sets'), matching.n_sets)} "
+        f"({matching.method}, {caliper}). "
         f"Patients per arm: {per_arm}. Unmatched: {unmatched}."
     )
 
@@ -494,7 +581,7 @@ def _render_matching(s: Section, m: Any, ctx: RenderContext) -> None:
     from regsurv.report.love_plot import LovePlotDisplay
 
     key, sup = m.spec.id, ctx.sup
-    s.add(Paragraph(_matching_text(m.matching, sup)))
+    s.add(Paragraph(_matching_text(m.matching, sup, key)))
     labels = _balance_labels(ctx.results, m.balance)
     s.add(
         _balance_table(
@@ -514,9 +601,12 @@ def _render_matching(s: Section, m: Any, ctx: RenderContext) -> None:
         _figure(love, ctx.figures, f"love_plot_{key}", "Love plot: |SMD| before and after matching")
     )
     surv = m.survival
+    matched_at_risk = surv.km.at(ctx.results.spec.outcome.at_risk_times)
     display = KaplanMeierDisplay(
         curves=surv.km.to_frame(),
-        at_risk=surv.km.at(ctx.results.spec.outcome.at_risk_times),
+        at_risk=matched_at_risk
+        if surv.km.weighted  # weighted numbers at risk: not counts (primary suppression only)
+        else _at_risk(matched_at_risk, ("matched", key), sup),
         title="Overall survival, matched sample",
         xlabel=m.time_label,
         suppressor=sup,
@@ -543,17 +633,28 @@ class Renderer:
 
     section: Callable[[Section, Any, RenderContext], None]
     to_json: Callable[[Any, Suppressor], dict[str, Any]]
+    #: The counts the section and the json entry publish (see the module docstring).
+    counts: cells.CountHook | None = None
 
 
 RENDERERS: dict[str, Renderer] = {
-    "summary_table": Renderer(_render_summary_table, rj.summary_table_json),
-    "trend": Renderer(_render_trend, rj.trend_json),
-    "km": Renderer(_render_km, rj.km_json),
-    "cox_univariable": Renderer(_render_cox_univariable, rj.cox_univariable_json),
-    "cox": Renderer(_render_cox, rj.cox_json),
-    "iptw": Renderer(_render_iptw, rj.iptw_json),
-    "matching": Renderer(_render_matching, rj.matching_json),
+    "summary_table": Renderer(
+        _render_summary_table, rj.summary_table_json, cells.summary_table_cells
+    ),
+    "trend": Renderer(_render_trend, rj.trend_json, cells.trend_cells),
+    "km": Renderer(_render_km, rj.km_json, cells.km_cells),
+    "cox_univariable": Renderer(
+        _render_cox_univariable, rj.cox_univariable_json, cells.cox_univariable_cells
+    ),
+    "cox": Renderer(_render_cox, rj.cox_json, cells.cox_cells),
+    "iptw": Renderer(_render_iptw, rj.iptw_json, cells.iptw_cells),
+    "matching": Renderer(_render_matching, rj.matching_json, cells.matching_cells),
 }
+
+
+def count_hooks() -> dict[str, cells.CountHook]:
+    """Each kind's count cells, for `Suppressor.planned`."""
+    return {kind: r.counts for kind, r in RENDERERS.items() if r.counts is not None}
 
 
 # -- the whole document --------------------------------------------------------------------------
@@ -585,7 +686,15 @@ def _intro(doc: Document, results: Any, suppressor: Suppressor) -> None:
         intro.add(
             Paragraph(
                 f"Counts below {suppressor.threshold} are shown as "
-                f"'<{suppressor.threshold}' in every table and figure.",
+                f"'<{suppressor.threshold}' in every table and figure"
+                + (
+                    ", and a count that would let one be recomputed by subtraction as "
+                    f"'{COMPLEMENTARY_MARK}'; an audit solved the sums of every table for the "
+                    "hidden cells and found none determined (regsurv's default for real data: "
+                    f"{DEFAULT_THRESHOLD}; --suppress-below N changes it)."
+                    if suppressor.mask is not None
+                    else "."
+                ),
                 "note",
             )
         )
@@ -629,7 +738,7 @@ def build_document(
             )
         )
         s.add(paper_comparison(results, targets, suppressor))
-    return doc
+    return suppressor.scrub(doc)
 
 
 def _title(record: Any) -> str:

@@ -27,6 +27,7 @@ import polars as pl
 
 from regsurv.report.document import Table
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p, is_missing
+from regsurv.report.suppression import TOTAL, count, flow_count, flow_excluded, match_cell, size
 
 _HEADER = ("Quantity", "Paper", "Ours", "Within paper CI")
 Row = tuple[str, str, str, str]
@@ -37,14 +38,19 @@ def _count(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> 
     if "group" in item:
         ours: Any = results.group_counts.get(item["group"], 0)
         name = f"Patients: {item['group']}"
+        cell = size(str(results.spec.cohort.exposure_group), item["group"])
     elif item["flow"] in ("start", "final"):
         ours = flow.n_start if item["flow"] == "start" else flow.n_final
         name = "PUF records" if item["flow"] == "start" else "Included"
+        cell = flow_count(0) if item["flow"] == "start" or not flow.steps else TOTAL
     else:
-        step = next((st for st in flow.steps if st.id == item["flow"]), None)
+        k, step = next(
+            ((k, st) for k, st in enumerate(flow.steps, 1) if st.id == item["flow"]), (0, None)
+        )
         ours = None if step is None else step.n_excluded
         name = f"Excluded at {item['flow']}" if step is None else f"{step.label} (excluded)"
-    shown = "—" if ours is None else sup.count(ours)
+        cell = flow_excluded(k)
+    shown = "—" if ours is None else sup.cell(cell, ours)
     return (item.get("label", name), str(item["paper"]), shown, "")
 
 
@@ -55,12 +61,14 @@ def _cell(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> R
     by_group = dict(zip(rows["group"].to_list(), rows["n"].to_list(), strict=True))
     groups = ["Overall", *table.groups] if isinstance(paper, list) else ["Overall"]
     ours = [by_group.get(g) for g in groups]
+    lv = None if rows.height and bool(rows["is_missing"].any()) else level
+    cells = [count(None if g == "Overall" else table.group, g, variable, lv) for g in groups]
     name = f"{record.spec.id} {variable} = {level} ({' / '.join(groups)})"
     values = paper if isinstance(paper, list) else [paper]
     return (
         item.get("label", name),
         " / ".join(str(v) for v in values),
-        " / ".join("—" if v is None else sup.count(v) for v in ours),
+        " / ".join("—" if v is None else sup.cell(c, v) for v, c in zip(ours, cells, strict=True)),
         "",
     )
 
@@ -123,7 +131,10 @@ def _hr(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row
 def _matched_per_arm(results: Any, record: Any, item: dict[str, Any], sup: Suppressor) -> Row:
     per_arm = record.matching.n_matched()
     name = item.get("label", f"{record.spec.id}: patients per arm")
-    return (name, str(item["paper"]), " / ".join(sup.count(n) for n in per_arm.values()), "")
+    shown = " / ".join(
+        sup.cell(match_cell(record.spec.id, "matched", g), n) for g, n in per_arm.items()
+    )
+    return (name, str(item["paper"]), shown, "")
 
 
 COMPARISONS: dict[str, Callable[[Any, Any, dict[str, Any], Suppressor], Row]] = {

@@ -252,7 +252,9 @@ class KaplanMeierDisplay:
         for row, name in enumerate(rows):
             sub = self.at_risk.filter(pl.col("group") == name)
             for t, n in zip(sub["time"].to_list(), sub["n_risk"].to_list(), strict=True):
-                shown = self.suppressor.count(n if is_missing(n) else round(n))
+                shown = self.suppressor.count(
+                    n if isinstance(n, str) or is_missing(n) else round(n)
+                )
                 self.risk_texts_.append(
                     tax.text(t, row, shown, ha="center", va="center", fontsize=7)
                 )

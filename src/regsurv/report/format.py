@@ -2,16 +2,31 @@
 
 Formatting lives here, not in the numerics (house style: results hold numbers; the report
 decides how they read). `Suppressor` implements data-use-agreement suppression: every count
-below N is shown as ``"<N"``, and so is any percentage computed from such a count.
+below N is shown as ``"<N"``, and so is any percentage computed from such a count. Planned
+for a study (`Suppressor.planned`), it also carries the complementary suppression of
+`regsurv.report.suppression`: a count that would let a ``<N`` cell be recomputed by
+subtraction is shown as ``*``, and a percentage whose base is hidden is not shown.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import polars as pl
+
+from regsurv.report.suppression import (
+    COMPLEMENTARY_MARK,
+    CountHook,
+    DisclosureError,
+    Mask,
+    check,
+    report_table,
+    suppress,
+)
 
 #: Column names that hold counts of patients or events in the tidy tables.
 COUNT_COLUMNS = frozenset(
@@ -72,20 +87,40 @@ def fmt_estimate_ci(
 @dataclass(frozen=True, slots=True)
 class Suppressor:
     """Show every count in 1..threshold-1 as ``<threshold`` (0 is not a small cell: it reveals
-    nothing about a patient). ``threshold=None`` suppresses nothing."""
+    nothing about a patient). ``threshold=None`` suppresses nothing.
+
+    `mask` (set by `planned`) adds the complementary suppression of the whole report: the
+    ``cell*`` methods look a count up by its cell name (`regsurv.report.suppression`); with a
+    mask, a non-zero count under a name the report's table does not hold is an error (a count
+    the audit did not see is never printed)."""
 
     threshold: int | None = None
+    mask: Mask | None = None
 
     @property
     def active(self) -> bool:
         return self.threshold is not None and self.threshold > 1
 
+    def planned(self, results: Any, hooks: Mapping[str, CountHook]) -> Suppressor:
+        """This suppressor with the audited complementary suppression of every count the
+        report of `results` publishes (`hooks`: each analysis kind's count cells, see
+        `report_table`); raises `DisclosureError` if the audit fails."""
+        if not self.active:
+            return self
+        mask = suppress(report_table(results, hooks), self.threshold)  # type: ignore[arg-type]
+        check(mask)
+        return replace(self, mask=mask)
+
     def hides(self, n: float | None) -> bool:
         """True when count `n` must not be shown."""
-        return self.active and not is_missing(n) and 0 < n < self.threshold  # type: ignore[operator]
+        return (
+            self.active and not isinstance(n, str) and not is_missing(n) and 0 < n < self.threshold  # type: ignore[operator]
+        )
 
-    def count(self, n: float | None) -> str:
-        """A count as text, or ``<N``."""
+    def count(self, n: float | str | None) -> str:
+        """A count as text, or ``<N`` (text given as `n` is already suppressed)."""
+        if isinstance(n, str):
+            return n
         if is_missing(n):
             return "NA"
         if self.hides(n):
@@ -98,11 +133,108 @@ class Suppressor:
             return f"<{self.threshold}"
         return f"{self.count(n)} ({'NA' if is_missing(pct) else f'{pct:.{digits}f}'})"
 
+    def _name(self, cell: Hashable, n: float | None) -> Hashable | None:
+        """The mask's name of `cell` holding count `n` (None: no mask, or nothing to hide)."""
+        if self.mask is None or is_missing(n) or isinstance(n, str):  # str: already shown
+            return None
+        table = self.mask.table
+        value = float(n)  # type: ignore[arg-type]
+        if table.values.get(cell) == value:
+            return cell
+        name = table.renamed.get((cell, value))
+        if name is None and value != 0:
+            raise DisclosureError(
+                f"count {cell!r} is printed but not in the report's suppression table "
+                "(register it in its kind's count hook)"
+            )
+        return name
+
+    def cell_hidden(self, cell: Hashable, n: float | None) -> bool:
+        """True when count `n` (named `cell`) is not shown: small, or hidden to protect one."""
+        name = self._name(cell, n)
+        return self.hides(n) or (name is not None and name in self.mask.hidden)  # type: ignore[union-attr]
+
+    def cell(self, cell: Hashable, n: float | None) -> str:
+        """Count `n` named `cell` as text: the count, ``<N`` or ``*`` (complementary)."""
+        name = self._name(cell, n)
+        text = None if name is None else self.mask.text(name)  # type: ignore[union-attr]
+        return text if text is not None else self.count(n)
+
+    def cell_field(self, cell: Hashable, n: float | None) -> str | None:
+        """`cell` for a CSV field: the hiding mark, else the number without commas."""
+        if is_missing(n):
+            return None
+        if self.cell_hidden(cell, n):
+            return self.cell(cell, n)
+        return f"{n:.0f}" if float(n).is_integer() else f"{n}"  # type: ignore[arg-type]
+
+    def cell_value(self, cell: Hashable, n: float | None) -> float | str | None:
+        """`cell` for JSON: the count itself, or its hiding mark."""
+        return self.cell(cell, n) if self.cell_hidden(cell, n) else n
+
+    def cell_pct(
+        self,
+        cell: Hashable,
+        n: float | None,
+        pct: float | None,
+        base: Hashable | None = None,
+        base_n: float | None = None,
+        digits: int = 1,
+    ) -> str:
+        """``n (pct)``; the percentage is left out when `n` or its base (named `base`) is
+        hidden (a percentage and its count give the base)."""
+        if self.cell_hidden(cell, n) or (base is not None and self.cell_hidden(base, base_n)):
+            return self.cell(cell, n)
+        return f"{self.count(n)} ({'NA' if is_missing(pct) else f'{pct:.{digits}f}'})"
+
+    def mask_frame(
+        self,
+        frame: pl.DataFrame,
+        cells: Mapping[str, Sequence[Hashable]],
+        hide: Mapping[str, Sequence[bool]] | None = None,
+    ) -> pl.DataFrame:
+        """`frame` with each count column ``c`` shown as `cell` shows it (`cells[c]` names the
+        cell of each row; the column becomes text) and each column of `hide` (a percentage,
+        a sum) nulled where its flags are true; a hidden count nulls its row's percentages."""
+        if self.mask is None:
+            return frame
+        flags = {c: [bool(h) for h in v] for c, v in (hide or {}).items()}
+        for c, names in cells.items():
+            hidden = [self.cell_hidden(name, n) for name, n in zip(names, frame[c], strict=True)]
+            for p in PERCENT_COLUMNS & set(frame.columns):
+                old = flags.get(p, [False] * frame.height)
+                flags[p] = [a or b for a, b in zip(old, hidden, strict=True)]
+        out = frame.with_columns(
+            pl.Series(
+                c,
+                [self.cell_field(name, n) for name, n in zip(names, frame[c], strict=True)],
+                dtype=pl.String,
+            )
+            for c, names in cells.items()
+        )
+        return out.with_columns(
+            pl.when(pl.Series(v, dtype=pl.Boolean)).then(None).otherwise(pl.col(c)).alias(c)
+            for c, v in flags.items()
+        )
+
+    def audit_summary(self) -> dict[str, Any] | None:
+        """What the suppression hid and that its audit passed (for results.json/manifest)."""
+        if not self.active:
+            return None
+        out: dict[str, Any] = {
+            "threshold": self.threshold,
+            "rule": f"counts 1..{self.threshold - 1} shown as '<{self.threshold}'; "  # type: ignore[operator]
+            f"'{COMPLEMENTARY_MARK}': hidden so that no such count can be recomputed",
+        }
+        if self.mask is not None:
+            out |= self.mask.summary() | {"audit": "passed"}
+        return out
+
     def frame(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Suppress the count and percentage columns of a tidy table (they become strings)."""
         if not self.active:
             return frame
-        counts = [c for c in frame.columns if c in COUNT_COLUMNS]
+        counts = [c for c in frame.columns if c in COUNT_COLUMNS and frame.schema[c] != pl.String]
         if not counts:
             return frame
         small = pl.any_horizontal(
@@ -142,19 +274,46 @@ class Suppressor:
         )
 
     def text(self, message: str) -> str:
-        """Suppress counts written into free text, as ``"3 rows"`` or ``"n = 4"`` (error
-        messages name row counts)."""
+        """Suppress counts written into free text (warnings and errors of the numerics name
+        row counts): ``"3 rows"``, ``"3 of 50 rows"`` (both), ``"n = 4"``, ``"events = 4"``,
+        ``"all 4 rows"``; ``"a single row"`` becomes ``"fewer than N rows"``."""
         if not self.active:
             return message
-        number = r"(\d{1,3}(?:,\d{3})+|\d+)"
+        number = r"\d{1,3}(?:,\d{3})+|\d+"
+        nouns = r"(?:rows?|patients?|records?|cases?|observations?|subjects?|events?)"
 
         def repl(match: re.Match[str]) -> str:
-            n = int(match.group("n").replace(",", ""))
-            return match.group(0).replace(match.group("n"), self.count(n), 1)
+            start, end = match.start("n") - match.start(0), match.end("n") - match.start(0)
+            shown = self.count(int(match["n"].replace(",", "")))
+            return match.group(0)[:start] + shown + match.group(0)[end:]
 
         for pattern in (
-            rf"\b(?P<n>{number[1:-1]}) (?:rows?|patients?|records?|cases?)\b",
-            rf"\b(?:n|events) = (?P<n>{number[1:-1]})",
+            rf"\b(?P<n>{number}) of (?:{number}) {nouns}\b",
+            rf"(?:\b{number}|<\d+) of (?P<n>{number}) {nouns}\b",
+            rf"\b(?P<n>{number}) {nouns}\b",
+            rf"\b{nouns} of (?P<n>{number})\b",
+            rf"\b(?:n|N|events) = (?P<n>{number})",
         ):
             message = re.sub(pattern, repl, message)
-        return message
+        return re.sub(
+            r"\ba single (row|patient|record|case)\b",
+            lambda m: f"fewer than {self.threshold} {m.group(1)}s",
+            message,
+        )
+
+    def scrub(self, document: Any) -> Any:
+        """Pass every paragraph and table note of `document` through `text` (in place)."""
+        if not self.active:
+            return document
+        from regsurv.report.document import Paragraph
+
+        for section in document.sections:
+            section.blocks = [
+                Paragraph(self.text(b.text), b.kind)
+                if isinstance(b, Paragraph)
+                else replace(b, note=self.text(b.note))
+                if hasattr(b, "note")
+                else b
+                for b in section.blocks
+            ]
+        return document

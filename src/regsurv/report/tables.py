@@ -13,7 +13,9 @@ Conventions, as gtsummary's: variable rows with their levels indented under them
 footnote letter (one "Test" footnote, not a column); numbers decimal-aligned (figure-space
 padding, so the alignment survives HTML, Word, LaTeX and a copy-paste); an overall column;
 spanning headers over groups or models; small counts through a `Suppressor`-like object
-(``count``, ``count_pct``, ``hides``, ``text``).
+(``count``, ``count_pct``, ``hides``, ``text``, and ``cell``/``cell_pct``/``cell_hidden``, which
+name each count by its `regsurv.report.suppression` cell so that a planned suppressor applies
+the report's complementary suppression; without a mask they are ``count``/``count_pct``).
 
 **HTML: hand-written, not great_tables.** Measured here (great_tables 1.1, 80-row table):
 great_tables takes ~80 ms per table and inlines ~26 KB of CSS per table (the report has 15),
@@ -27,13 +29,14 @@ loaded 2-core machine) and needs no dependency.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Protocol
 
 import polars as pl
 
 from regsurv.report.document import Table
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p, is_missing
+from regsurv.report.suppression import NONMISSING, count, events, group_size, size
 
 __all__ = [
     "CountFormatter",
@@ -58,6 +61,20 @@ class CountFormatter(Protocol):
     def hides(self, n: float | None) -> bool: ...
 
     def text(self, message: str) -> str: ...
+
+    def cell(self, cell: Hashable, n: float | None) -> str: ...
+
+    def cell_hidden(self, cell: Hashable, n: float | None) -> bool: ...
+
+    def cell_pct(
+        self,
+        cell: Hashable,
+        n: float | None,
+        pct: float | None,
+        base: Hashable | None = None,
+        base_n: float | None = None,
+        digits: int = 1,
+    ) -> str: ...
 
 
 def p_text(p: float | None) -> str:
@@ -117,7 +134,7 @@ def format_summary(
     groups = (["Overall"] if overall else []) + list(result.groups)
     header = (
         "Characteristic",
-        *(f"{g} (n = {sup.count(sizes[g])})" for g in groups),
+        *(f"{g} (n = {sup.cell(group_size(result.group, g), sizes[g])})" for g in groups),
         "p-value",
         *(["SMD"] if smd else []),
     )
@@ -128,6 +145,7 @@ def format_summary(
     headings: set[int] = set()
     bold: set[tuple[int, int]] = set()
     marks: list[tuple[int, int, str]] = []
+    base = _nonmissing(result.rows)
     for variable in result.variables:
         t = tests.get(variable, {})
         sub = result.rows.filter(pl.col("variable") == variable)
@@ -150,14 +168,24 @@ def format_summary(
             out = []
             for g in groups:
                 r = cells.get(g)
+                col = None if g == "Overall" else result.group
                 if r is None:
                     out.append("")
                 elif kind == "continuous":
                     out.append(f"{fmt_num(r['mean'], digits)} ({fmt_num(r['sd'], digits)})")
                 elif r["is_missing"]:
-                    out.append(sup.count(r["n"]))
+                    out.append(sup.cell(count(col, g, variable, None), r["n"]))
                 else:
-                    out.append(sup.count_pct(r["n"], r["percent"], digits))
+                    out.append(
+                        sup.cell_pct(
+                            count(col, g, variable, level),
+                            r["n"],
+                            r["percent"],
+                            count(col, g, variable, NONMISSING),
+                            base.get((variable, g)),
+                            digits,
+                        )
+                    )
             level_smd = cells.get("Overall", {}).get("smd") if cells else None
             smd_cell = ([fmt_num(level_smd, 3) if level_smd is not None else ""]) if smd else []
             rows.append((f"  {level}", *out, "", *smd_cell))
@@ -176,7 +204,7 @@ def format_summary(
         header=header,
         rows=tuple(rows),
         note=" ".join(dict.fromkeys(n for n in all_notes if n)),
-        tidy=result.to_frame(),
+        tidy=_summary_tidy(result, sup),
         heading_rows=frozenset(headings),
         bold_cells=frozenset(bold),
         marks=tuple(marks),
@@ -184,6 +212,46 @@ def format_summary(
         spanners=((spanner, 1 + int(overall), len(groups)),) if spanner else (),
         align=("left", *["decimal"] * (len(header) - 1)),
     )
+
+
+def _nonmissing(rows: pl.DataFrame) -> dict[tuple[str, str], float]:
+    """(variable, group) -> its non-missing patients (the base of the column percentages)."""
+    frame = rows.filter(~pl.col("is_missing")).group_by("variable", "group").agg(pl.col("n").sum())
+    return {(r["variable"], r["group"]): r["n"] for r in frame.iter_rows(named=True)}
+
+
+def _summary_tidy(result: Any, sup: Any) -> pl.DataFrame:
+    """The CSV export of a summary table with the report's suppression of its counts (when
+    `sup` carries a mask): a column percentage goes with its count and its base, a row
+    percentage with its count and the level's overall count."""
+    frame = result.to_frame()
+    if getattr(sup, "mask", None) is None:
+        return frame
+    col = result.group
+    base_n = _nonmissing(result.rows)
+    overall = {
+        (r["variable"], r["level"]): r["n"]
+        for r in frame.filter(pl.col("group") == "Overall").iter_rows(named=True)
+    }
+    names, base_hidden, row_hidden = [], [], []
+    for r in frame.iter_rows(named=True):
+        g, v = r["group"], r["variable"]
+        gc = None if g == "Overall" else col
+        level = None if r["is_missing"] else r["level"]
+        names.append(count(gc, g, v, level))
+        base_hidden.append(
+            r["kind"] == "categorical"
+            and sup.cell_hidden(count(gc, g, v, NONMISSING), base_n.get((v, g)))
+        )
+        row_hidden.append(
+            sup.cell_hidden(count(None, None, v, level), overall.get((v, r["level"])))
+        )
+    cells = {"n": names}
+    if "n_obs" in frame.columns:  # the tests' complete cases and missing rows per variable
+        cells["n_obs"] = [count(None, None, v, NONMISSING) for v in frame["variable"]]
+    if "n_missing" in frame.columns:
+        cells["n_missing"] = [count(None, None, v, None) for v in frame["variable"]]
+    return sup.mask_frame(frame, cells, {"percent": base_hidden, "row_percent": row_hidden})
 
 
 # -- Cox models ----------------------------------------------------------------------------------
@@ -266,7 +334,7 @@ def format_regression(
         header=tuple(layout.columns),
         rows=tuple(tuple(r) for r in layout.rows),
         note=note,
-        tidy=_regression_tidy(models, names if spanned else None),
+        tidy=_regression_tidy(models, names if spanned else None, sup),
         heading_rows=frozenset(layout.headings),
         bold_cells=frozenset(layout.bold),
         marks=tuple(layout.marks),
@@ -381,7 +449,8 @@ class _RegressionRows:
             if isinstance(r, str):
                 row[c] = f"not estimated: {self.sup.text(r)}"
             elif r is not None and self.with_n[k] and isinstance(m, Mapping):
-                row[c + 2], row[c + 3] = self.sup.count(r.n_obs), self.sup.count(r.n_events)
+                row[c + 2] = self.sup.cell(count(None, None, column, NONMISSING), r.n_obs)
+                row[c + 3] = self.sup.cell(("cox_events", column), r.n_events)
         return row
 
     def add_covariates(self, labels: dict[str, str], levels: dict[str, list[str]]) -> None:
@@ -426,12 +495,22 @@ class _RegressionRows:
 _TYPE3 = "Overall p: type-3 Wald chi-square test of all levels jointly (SAS PHREG type 3)."
 
 
-def _regression_tidy(models: Sequence[Model], names: Sequence[str] | None) -> pl.DataFrame | None:
+def _regression_tidy(
+    models: Sequence[Model], names: Sequence[str] | None, sup: Any = None
+) -> pl.DataFrame | None:
+    masked = getattr(sup, "mask", None) is not None
     frames = []
     for k, m in enumerate(models):
         if isinstance(m, Mapping):
             parts = [
-                r.to_frame().with_columns(pl.lit(c).alias("model"), pl.lit(r.n_obs).alias("n_obs"))
+                r.to_frame().with_columns(
+                    pl.lit(c).alias("model"),
+                    pl.lit(
+                        sup.cell_field(count(None, None, c, NONMISSING), r.n_obs)
+                        if masked
+                        else r.n_obs
+                    ).alias("n_obs"),
+                )
                 for c, r in m.items()
                 if r is not None and not isinstance(r, str)
             ]
@@ -500,8 +579,8 @@ def format_survival(
         rows.append(
             (
                 g,
-                sup.count(r["n_obs"]),
-                sup.count(r["n_events"]),
+                sup.cell(size(curves.group, g), r["n_obs"]),
+                sup.cell(events(curves.group, g), r["n_events"]),
                 "<suppressed>"
                 if hidden
                 else fmt_estimate_ci(r["median"], r["conf_low"], r["conf_high"], digits),
@@ -533,6 +612,14 @@ def format_survival(
     hidden_groups = [g for g, n in zip(med["group"], med["n_obs"], strict=True) if sup.hides(n)]
     if hidden_groups and hasattr(sup, "mask_groups"):
         tidy = sup.mask_groups(tidy, hidden_groups)
+    if getattr(sup, "mask", None) is not None:
+        tidy = sup.mask_frame(
+            tidy,
+            {
+                "n_obs": [size(curves.group, g) for g in tidy["group"]],
+                "n_events": [events(curves.group, g) for g in tidy["group"]],
+            },
+        )
     return Table(
         key=key,
         title=title,
