@@ -81,7 +81,7 @@ def leaves(node: Any) -> int:
 
 def main(old_path: str, new_path: str) -> int:
     with open(old_path, encoding="utf-8") as f:
-        old = json.load(f)
+        old = remap(json.load(f))
     with open(new_path, encoding="utf-8") as f:
         new = remap(json.load(f))
     diffs: list[str] = []
