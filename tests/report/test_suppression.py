@@ -187,3 +187,37 @@ def test_cli_refuses_a_threshold_below_two(value, tmp_path):
         f"error: --suppress-below must be at least 2 (counts 1..N-1 are hidden), got {value}"
     ]
     assert not out.exists()
+
+
+_MASK_OF_NAMED_TABLE = """
+from regsurv.report.suppression import CountTable, suppress
+counts = [[8, 60, 1, 60], [3, 5, 35, 5], [8, 0, 20, 8], [3, 20, 3, 8], [1, 5, 2, 3]]
+t = CountTable("named")
+names = [[t.cell(f"r{i}c{j}", v) for j, v in enumerate(row)] for i, row in enumerate(counts)]
+for i, row in enumerate(names):
+    t.add_sum(t.cell(f"r{i}", sum(counts[i])), row)
+for j in range(4):
+    t.add_sum(t.cell(f"c{j}", sum(r[j] for r in counts)), [row[j] for row in names])
+t.add_sum(t.cell("T", sum(map(sum, counts))), [f"r{i}" for i in range(5)])
+m = suppress(t, 11)
+print(sorted(m.primary), sorted(m.complementary))
+"""
+
+
+def test_the_mask_does_not_depend_on_string_hashing():
+    """Cells named by strings: the same mask under any PYTHONHASHSEED (reproducible reports)."""
+    import os
+    import subprocess
+    import sys
+
+    masks = {
+        subprocess.run(
+            [sys.executable, "-c", _MASK_OF_NAMED_TABLE],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(masks) == 1, masks

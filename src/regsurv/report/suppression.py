@@ -213,8 +213,9 @@ def _components(table: CountTable, hidden: set[Cell]) -> list[list[Cell]]:
         for other in members[1:]:
             parent[find(other)] = find(members[0])
     groups: dict[Cell, list[Cell]] = {}
-    for c in hidden:
-        groups.setdefault(find(c), []).append(c)
+    for c in table.values:  # the table's order, not the set's: the same masks on every run
+        if c in hidden:
+            groups.setdefault(find(c), []).append(c)
     return list(groups.values())
 
 
@@ -352,79 +353,104 @@ def check(mask: Mask) -> None:
 def suppress(table: CountTable, threshold: int) -> Mask:
     """Primary plus complementary suppression of `table`, audited (see the module)."""
     check_threshold(threshold)
-    values = table.values
-    primary = {c for c, v in values.items() if c not in table.latent and _sensitive(v, threshold)}
-    complementary: set[Cell] = set()
+    state = _Suppression(table, threshold)
     cache: dict = {}
-    candidates_ok = {c for c, v in values.items() if c not in table.latent and v >= threshold}
-    by_cell: dict[Cell, list[int]] = {}
-    for i, (total, parts) in enumerate(table.sums):
-        for c in (total, *parts):
-            by_cell.setdefault(c, []).append(i)
-
-    def needs(c: Cell) -> bool:
-        return (
-            c in primary
-            or c in complementary
-            or (c in table.latent and _sensitive(values[c], threshold))
-        )
-
-    def hidden(c: Cell) -> bool:
-        return c in primary or c in complementary or c in table.latent
-
-    def smallest(equations: Iterable[int]) -> Cell | None:
-        pool = {
-            c
-            for i in equations
-            for c in (table.sums[i][0], *table.sums[i][1])
-            if c in candidates_ok and not hidden(c)
-        }
-        return min(pool, key=lambda c: (values[c], repr(c))) if pool else None
-
-    def greedy() -> None:
-        changed = True
-        while changed:
-            changed = False
-            for i, (total, parts) in enumerate(table.sums):
-                members = [c for c in (total, *parts) if hidden(c)]
-                if len(members) == 1 and needs(members[0]):
-                    pick = smallest([i])
-                    if pick is None:
-                        continue  # the audit decides whether this cell is protected
-                    complementary.add(pick)
-                    changed = True
-
-    for _ in range(4 * len(values) + 10):
-        greedy()
-        mask = Mask(table, threshold, frozenset(primary), frozenset(complementary))
+    for _ in range(4 * len(table.values) + 10):
+        state.greedy()
+        mask = state.mask()
         bad = determined(mask, cache)
         if not bad:
             return _publish_revealed(mask, cache)
-        progressed = False
-        for interval in bad:
-            if not interval.sensitive:  # a revealed complementary cell: publish it, for good
-                complementary.discard(interval.cell)
-                candidates_ok.discard(interval.cell)
-                continue
-            pick = smallest(by_cell.get(interval.cell, []))
-            if pick is None:  # widen: equations of any hidden cell of the same component
-                linked = {
-                    i
-                    for comp in _components(table, {c for c in values if hidden(c)})
-                    if interval.cell in comp
-                    for c in comp
-                    for i in by_cell.get(c, [])
-                }
-                pick = smallest(linked)
-            if pick is not None:
-                complementary.add(pick)
-                progressed = True
+        progressed = state.protect(bad)
         if not progressed and all(i.sensitive for i in bad):
             raise DisclosureError(
                 f"table {table.key!r}: no suppression pattern protects its cells below "
                 f"{threshold}; publish it with fewer rows or a coarser grouping"
             )
     raise DisclosureError(f"table {table.key!r}: complementary suppression did not converge")
+
+
+class _Suppression:
+    """The working state of `suppress`: the hidden cells and the candidates left to hide."""
+
+    def __init__(self, table: CountTable, threshold: int) -> None:
+        self.table, self.threshold, self.values = table, threshold, table.values
+        self.primary = {
+            c for c, v in self.values.items() if c not in table.latent and _sensitive(v, threshold)
+        }
+        self.complementary: set[Cell] = set()
+        self.candidates = {
+            c for c, v in self.values.items() if c not in table.latent and v >= threshold
+        }
+        self.by_cell: dict[Cell, list[int]] = {}
+        for i, (total, parts) in enumerate(table.sums):
+            for c in (total, *parts):
+                self.by_cell.setdefault(c, []).append(i)
+
+    def mask(self) -> Mask:
+        return Mask(
+            self.table, self.threshold, frozenset(self.primary), frozenset(self.complementary)
+        )
+
+    def needs(self, c: Cell) -> bool:
+        """A hidden cell that must stay protected (sensitive, complementary or small latent)."""
+        if c in self.primary or c in self.complementary:
+            return True
+        return c in self.table.latent and _sensitive(self.values[c], self.threshold)
+
+    def hidden(self, c: Cell) -> bool:
+        return c in self.primary or c in self.complementary or c in self.table.latent
+
+    def smallest(self, equations: Iterable[int]) -> Cell | None:
+        """The smallest published candidate of `equations` (ties by name), None if none."""
+        sums = self.table.sums
+        pool = {
+            c
+            for i in equations
+            for c in (sums[i][0], *sums[i][1])
+            if c in self.candidates and not self.hidden(c)
+        }
+        return min(pool, key=lambda c: (self.values[c], repr(c))) if pool else None
+
+    def greedy(self) -> None:
+        """Hide a partner in every equation with exactly one hidden cell that needs one."""
+        changed = True
+        while changed:
+            changed = False
+            for i, (total, parts) in enumerate(self.table.sums):
+                members = [c for c in (total, *parts) if self.hidden(c)]
+                if len(members) == 1 and self.needs(members[0]):
+                    pick = self.smallest([i])
+                    if pick is not None:  # else the audit decides whether it is protected
+                        self.complementary.add(pick)
+                        changed = True
+
+    def protect(self, bad: Sequence[Interval]) -> bool:
+        """React to the audit's determined cells; True when a cell was newly hidden."""
+        progressed = False
+        for interval in bad:
+            if not interval.sensitive:  # a revealed complementary cell: publish it, for good
+                self.complementary.discard(interval.cell)
+                self.candidates.discard(interval.cell)
+                continue
+            pick = self.smallest(self.by_cell.get(interval.cell, []))
+            if pick is None:
+                pick = self.smallest(self._linked_equations(interval.cell))
+            if pick is not None:
+                self.complementary.add(pick)
+                progressed = True
+        return progressed
+
+    def _linked_equations(self, cell: Cell) -> set[int]:
+        """The equations of every hidden cell in `cell`'s component (to widen the search)."""
+        hidden = {c for c in self.values if self.hidden(c)}
+        return {
+            i
+            for comp in _components(self.table, hidden)
+            if cell in comp
+            for c in comp
+            for i in self.by_cell.get(c, [])
+        }
 
 
 def _publish_revealed(mask: Mask, cache: dict) -> Mask:
