@@ -743,3 +743,6 @@ def build_document(
 
 def _title(record: Any) -> str:
     return record.title if record.failed else record.spec.title
+
+
+import regsurv.report.sections_sensitivity  # noqa: E402, F401 (adds its kinds to RENDERERS)
