@@ -61,7 +61,10 @@ BAD = {
         _edit("evalues", treatment="treatmnt"),
         "analyses[evalues].treatment: 'treatmnt' is not an analysis column",
     ),
-    "evalue_outcome_vocabulary": (_edit("evalues", outcome="frequent"), "analyses[evalues].outcome"),
+    "evalue_outcome_vocabulary": (
+        _edit("evalues", outcome="frequent"),
+        "analyses[evalues].outcome",
+    ),
     "evalue_threshold_range": (_edit("evalues", threshold=1.5), "analyses[evalues].threshold"),
     "rmst_group_numeric": (
         _edit("rmst", group="os_years", weights=["unweighted"]),
@@ -157,7 +160,7 @@ def test_evalues_equal_cox_evalues_of_table3_and_of_the_iptw_model(sarcoma):
 
 def test_evalue_outcome_forced_rare_uses_the_hazard_ratio(sarcoma):
     spec, _ = sarcoma
-    ctx, records = _records(sarcoma, "table3")
+    ctx, _ = _records(sarcoma, "table3")
     rare = spec.analysis("evalues").model_copy(update={"of": ("table3",), "outcome": "rare"})
     ev = run_analysis(ctx, rare).evalues["table3"]
     assert ev.outcome == "rare" and "as requested" in ev.method
@@ -214,7 +217,8 @@ def test_imputation_equals_mice_and_rubin_pooling_of_table3_and_iptw(sarcoma):
     assert_close(record.pooled["table3"].t, cox.t, tier="exact")
     assert_close(record.pooled["iptw"].estimate, iptw.estimate, tier="exact")
     assert record.complete_case["table3"] is records["table3"].model  # the analysis's own fit
-    assert set(record.imputations.imputed) == {"facility_type", "tumor_size", "margins", "insurance"}
+    imputed = {"facility_type", "tumor_size", "margins", "insurance"}
+    assert set(record.imputations.imputed) == imputed
     assert record.n_obs == cohort.cohort.height and record.n_dropped == 0
     assert len(record.terms["table3"]) == len(cox.terms) and len(record.terms["iptw"]) == 2
 
