@@ -58,5 +58,5 @@ def test_the_iptw_section_shows_bootstrap_intervals(study_run, tmp_path):
     RENDERERS["iptw"].section(section, record, render)
     tables = {b.key: b for b in section.blocks if isinstance(b, Table)}
     boot = tables["iptw_bootstrap"]
-    assert "bootstrap 95% CI" in boot.header[1] and len(boot.rows) == 2
+    assert boot.header[1:] == ("HR (bootstrap 95% CI)", "HR (BCa 95% CI)") and len(boot.rows) == 2
     assert "(3 replicates, 100-group jackknife" in boot.note
