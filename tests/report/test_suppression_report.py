@@ -106,7 +106,11 @@ def test_sensitivity_sections_are_audited_and_show_no_unaudited_count(suppressed
         assert published["analyses"][key]["kind"] == kind
     table = report_table(results, count_hooks())
     rmst = results.analyses["rmst"].results["unweighted"]
-    assert ("rmst_events", "rmst", "unweighted", rmst.groups[0]) in table.values
+    km = results.analyses["fig2b"].median  # the same groups' Kaplan-Meier events
+    for g, to_tau, total in zip(rmst.groups, rmst.n_events, km["n_events"], strict=True):
+        # events up to tau share the KM events' cell when none come after tau
+        name = ("events", "treatment", g) if to_tau == total else ("rmst_events", "rmst", g)
+        assert table.values[name] == to_tau, g
     assert ("mi", "mi", "n") in table.values
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="evalues"' in html and 'id="rmst"' in html and 'id="mi"' in html

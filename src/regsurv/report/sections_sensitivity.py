@@ -31,6 +31,7 @@ from regsurv.report.suppression import (
     ps_cell,
     size,
 )
+from regsurv.report.suppression import events as km_events
 
 UNWEIGHTED = "unweighted"
 
@@ -145,7 +146,7 @@ def _rmst_rows(a: Any, weighting: str, sup: Suppressor) -> tuple[list[tuple[str,
         hidden.append(hide)
         se = r["robust_std_error"] if result.robust else r["std_error"]
         events = (
-            sup.cell(("rmst_events", a.spec.id, weighting, r["group"]), r["n_events"])
+            sup.cell(km_events(a.spec.group, r["group"]), r["n_events"])
             if not result.weighted
             else "—"
         )
@@ -168,8 +169,8 @@ def _rmst_tidy(a: Any, weighting: str, hidden: list[bool], sup: Suppressor) -> p
     if result.weighted:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("n_events"))
     names = [size(a.spec.group, g) for g in frame["group"]]
-    events = [("rmst_events", a.spec.id, weighting, g) for g in frame["group"]]
-    cells = {"n_obs": names} | ({} if result.weighted else {"n_events": events})
+    counted = [km_events(a.spec.group, g) for g in frame["group"]]
+    cells = {"n_obs": names} | ({} if result.weighted else {"n_events": counted})
     flags = {c: hidden for c in ("estimate", "std_error", "robust_std_error")}
     return sup.mask_frame(frame, cells, flags)
 
@@ -233,7 +234,7 @@ def rmst_json(a: Any, sup: Suppressor) -> dict[str, Any]:
             n_cell = size(a.spec.group, g)
             hidden.append(sup.cell_hidden(n_cell, groups["n_obs"][j]))
             groups["n_obs"][j] = sup.cell_value(n_cell, groups["n_obs"][j])
-            event_cell = ("rmst_events", a.spec.id, weighting, g)
+            event_cell = km_events(a.spec.group, g)
             weighted = a.results[weighting].weighted
             groups["n_events"][j] = (
                 None if weighted else sup.cell_value(event_cell, groups["n_events"][j])
@@ -247,18 +248,20 @@ def rmst_json(a: Any, sup: Suppressor) -> dict[str, Any]:
 
 def rmst_cells(t: CountTable, a: Any, results: Any) -> None:
     """Per group: N (the cohort's group size, or the iptw analysis's arm) and, unweighted,
-    the events up to tau (with the latent rest of the group)."""
+    the events up to tau (the Kaplan–Meier events of the group when none come after tau, so
+    that one count has one cell), with the latent rest of the group."""
     for weighting, result in a.results.items():
         ns = []
-        for g, n, events in zip(result.groups, result.n_obs, result.n_events, strict=True):
+        for g, n, n_events in zip(result.groups, result.n_obs, result.n_events, strict=True):
             fallback = ("rmst_n", a.spec.id, weighting, g)
             if weighting != UNWEIGHTED:
                 fallback = ps_cell(weighting, "n", g)
             n_cell = _add(t, size(a.spec.group, g), n, fallback)
             ns.append(n_cell)
-            if not result.weighted:
-                ev = t.cell(("rmst_events", a.spec.id, weighting, g), events)
-                t.add_difference(n_cell, ev, ("rmst_rest", a.spec.id, weighting, g))
+            if not result.weighted:  # the KM events when none come after tau
+                ev = _add(t, km_events(a.spec.group, g), n_events, ("rmst_events", a.spec.id, g))
+                if ("rmst_rest", a.spec.id, g) not in t.values:
+                    t.add_difference(n_cell, ev, ("rmst_rest", a.spec.id, g))
         whole = (
             count(None, None, a.spec.group, NONMISSING)
             if weighting == UNWEIGHTED
