@@ -670,6 +670,27 @@ CASES: dict[str, Case] = {
     "run_bad_profile": Case(
         _run("--profile", "stata"), ExitCode.USAGE, r"--profile must be one of r, sas, not 'stata'"
     ),
+    "run_workers_zero": Case(
+        _run("--workers", "0"), ExitCode.USAGE, r"--workers: 0 is not a number of workers"
+    ),
+    "run_scheduler_unreachable": Case(
+        _run("--scheduler", "tcp://127.0.0.1:1"),
+        ExitCode.USAGE,
+        r"--scheduler: cannot reach 'tcp://127\.0\.0\.1:1'",
+    ),
+    "run_scheduler_not_an_address": Case(
+        _run("--scheduler", "nowhere"), ExitCode.USAGE, r"--scheduler: 'nowhere' is not an address"
+    ),
+    "run_imputation_m_below_2": Case(
+        _with_study("run", _edit_analysis("mi", lambda a: a.update(m=1))),
+        ExitCode.USAGE,
+        r"analyses\[mi\]\.m: Input should be greater than or equal to 2",
+    ),
+    "run_rmst_weights_not_iptw": Case(
+        _with_study("run", _edit_analysis("rmst", lambda a: a.update(weights=["table3"]))),
+        ExitCode.USAGE,
+        r"analyses\[rmst\]\.weights\[0\]: 'table3' is not the id of an earlier iptw analysis",
+    ),
     "cohort_study_is_a_directory": Case(
         _args("cohort", "--study", "{tmp}", "--out", "{tmp}/out"),
         ExitCode.USAGE,

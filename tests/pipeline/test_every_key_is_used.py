@@ -61,6 +61,9 @@ CASES = {
     "cox": ("table3", {}),
     "iptw": ("iptw", {"n_boot": 4}),
     "matching": ("matched", {}),
+    "evalue": ("evalues", {}),
+    "rmst": ("rmst", {"tau": 5.0}),
+    "imputation": ("mi", {"m": 2, "max_iter": 1}),
     "matching_nearest": (
         "matched",
         {"method": "nearest", "groups": ("SP alone", "Metastasectomy"), "reference_group": None},

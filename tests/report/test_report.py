@@ -51,6 +51,9 @@ TABLES = (
     "iptw_cox",
     "matched_balance",
     "matched_cox",
+    "evalues",
+    "rmst",
+    "mi",
     "paper_comparison",
 )
 FIGURES = (

@@ -95,3 +95,22 @@ def test_removing_a_complementary_cell_fails_the_run(
     assert "Traceback" not in result.output
     assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing published or staged
     assert hashlib.sha256(small_puf[0].read_bytes()).hexdigest() == small_puf[1]
+
+
+def test_sensitivity_sections_are_audited_and_show_no_unaudited_count(suppressed_run):
+    results, out = suppressed_run
+    published = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert published["suppression"]["audit"] == "passed"
+    for key, kind in (("evalues", "evalue"), ("rmst", "rmst"), ("mi", "imputation")):
+        assert not results.analyses[key].failed, results.analyses[key]
+        assert published["analyses"][key]["kind"] == kind
+    table = report_table(results, count_hooks())
+    rmst = results.analyses["rmst"].results["unweighted"]
+    km = results.analyses["fig2b"].median  # the same groups' Kaplan-Meier events
+    for g, to_tau, total in zip(rmst.groups, rmst.n_events, km["n_events"], strict=True):
+        # events up to tau share the KM events' cell when none come after tau
+        name = ("events", "treatment", g) if to_tau == total else ("rmst_events", "rmst", g)
+        assert table.values[name] == to_tau, g
+    assert ("mi", "mi", "n") in table.values
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="evalues"' in html and 'id="rmst"' in html and 'id="mi"' in html

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from joblib import Parallel, delayed
 
 from regsurv._frames import to_polars
 from regsurv.survival.km import kaplan_meier
@@ -226,13 +227,16 @@ def multiple_imputation(
     m: int = 5,
     max_iter: int = 10,
     random_state: int | np.random.SeedSequence | None = None,
+    n_jobs: int | None = 1,
 ) -> Imputations:
     """m completed copies of ``data`` with the missing values of ``columns`` imputed.
 
     ``columns``: covariates of the Cox and propensity models (every one is a predictor of the
     others); ``predictors``: further complete columns used as predictors only. The outcome enters
     through the Nelson–Aalen hazard and ``event`` (see the module docstring); ``time``,
-    ``event`` and the other columns are returned untouched.
+    ``event`` and the other columns are returned untouched. ``n_jobs``: joblib workers running
+    the m chains (the active backend, e.g. Dask); each chain has its own seed, so the result
+    does not depend on it.
     """
     if m < 2:
         raise ValueError(f"multiple imputation needs m >= 2 completed data sets, got m = {m}")
@@ -293,11 +297,12 @@ def multiple_imputation(
     if not isinstance(random_state, np.random.SeedSequence):
         random_state = np.random.SeedSequence(random_state)
     seeds = random_state.spawn(m)
+    codes = {safe[c]: k for c, k in categorical.items()}
+    chains = Parallel(n_jobs=n_jobs)(
+        delayed(_chain)(table, predictors, codes, max_iter, seed) for seed in seeds
+    )
     completed = []
-    for seed in seeds:
-        filled = _chain(
-            table, predictors, {safe[c]: k for c, k in categorical.items()}, max_iter, seed
-        )
+    for filled in chains:
         replaced = []
         for c in incomplete:
             values = filled[safe[c]].to_numpy()

@@ -258,6 +258,7 @@ def mi_iptw_cox(
     target: str | None = None,
     stabilized: bool = True,
     normalize: bool = True,
+    trim: float | tuple[float, float] | None = None,
     ps_trim: str | float | None = None,
     ties: str = "efron",
     conf_level: float = 0.95,
@@ -266,7 +267,7 @@ def mi_iptw_cox(
     robust variance refitted within each set), pooled by Rubin's rules.
 
     ``covariates`` are the propensity model's; ``estimand``, ``target``, ``stabilized``,
-    ``normalize`` and ``ps_trim`` as `iptw_weights`.
+    ``normalize``, ``trim`` and ``ps_trim`` as `iptw_weights`.
     """
     weight_column = "__mi_iptw_weight__"
     fits = []
@@ -280,6 +281,7 @@ def mi_iptw_cox(
             target=target,
             stabilized=stabilized,
             normalize=normalize,
+            trim=trim,
             ps_trim=ps_trim,
         )
         fits.append(

@@ -10,6 +10,7 @@ import typer
 from regsurv.cli._errors import reported_errors, warn
 from regsurv.errors import ExitCode
 from regsurv.pipeline.outputs import interrupt_on_signals
+from regsurv.pipeline.parallel import parallel_backend
 from regsurv.pipeline.runner import run_study
 from regsurv.report.format import Suppressor
 
@@ -73,12 +74,27 @@ def run(
             f"{ExitCode.ANALYSIS} when an analysis could not be computed."
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes for the bootstrap and the imputations (>= 1; default: every core, "
+            "or every worker of --scheduler). The same seed gives the same numbers."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://HOST:PORT): run the bootstrap and the "
+            "imputations on that cluster (needs regsurv[dask])."
+        ),
+    ] = None,
 ) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with (
         reported_errors(),
         interrupt_on_signals(),
+        parallel_backend(workers, scheduler) as n_jobs,
         Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
         ) as progress,
@@ -103,6 +119,7 @@ def run(
             only=[name.strip() for name in only.split(",") if name.strip()] if only else None,
             on_step=on_step,
             on_progress=on_progress,
+            n_jobs=n_jobs,
         )
     for note in results.notes:
         warn(Suppressor(results.suppress_below).text(note))

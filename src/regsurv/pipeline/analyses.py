@@ -266,6 +266,8 @@ class StepContext:
     seed: int
     specs: Mapping[str, Any]
     on_progress: Callable[[str, int, int], None] | None = None
+    records: Mapping[str, Any] = field(default_factory=dict)  # earlier analyses' records, by id
+    n_jobs: int = -1  # joblib workers of resampling steps (-1: all cores or Dask workers)
 
 
 def summary_table_step(ctx: StepContext, spec: SummaryTableSpec) -> SummaryTableAnalysis:
@@ -388,6 +390,7 @@ def iptw_step(ctx: StepContext, spec: IptwSpec) -> IptwAnalysis:
             ties=ties,
             n_boot=spec.n_boot,
             random_state=spec.random_state if spec.random_state is not None else ctx.seed,
+            n_jobs=ctx.n_jobs,
             on_progress=None
             if report is None
             else (lambda done, total: report(label, done, total)),
@@ -538,3 +541,6 @@ def run_analysis(ctx: StepContext, spec: Any) -> Any:
         return KINDS[spec.kind].step(ctx, spec)
     except Exception as exc:  # a data problem: the report explains it in this section
         return AnalysisFailure(spec.kind, spec.id, spec.title, str(exc), type(exc).__name__)
+
+
+import regsurv.pipeline.analyses_sensitivity  # noqa: E402, F401 (adds its kinds to KINDS)

@@ -215,6 +215,7 @@ def run_study(
     only: Sequence[str] | None = None,
     on_step: Callable[[str], None] | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
+    n_jobs: int = -1,
 ) -> StudyResults:
     """Run the study in `study` (default: the shipped sarcoma study) and write the report.
 
@@ -223,7 +224,8 @@ def run_study(
     and moved into place only when everything succeeded, so a failed or interrupted run leaves
     no half-written report; `force` replaces only a folder regsurv wrote. The input must pass
     `regsurv.io.check_integrity`; `strict` makes repeated records and invalid values in fields
-    the study uses errors instead of flow exclusions.
+    the study uses errors instead of flow exclusions. ``n_jobs``: joblib workers of the
+    resampling steps (bootstrap, imputation; `regsurv.pipeline.parallel`).
     """
     from regsurv.pipeline.outputs import prepare_output_folder
     from regsurv.pipeline.spec import load_study
@@ -248,6 +250,7 @@ def run_study(
     cohort = steps.run(
         "cohort", lambda: require_patients(build_study_cohort(spec, source, strict=strict))
     )
+    analyses: dict[str, Any] = {}
     context = StepContext(
         cohort=cohort.cohort,
         outcome=spec.outcome,
@@ -255,8 +258,9 @@ def run_study(
         seed=spec.study.seed,
         specs={a.id: a for a in spec.analyses},
         on_progress=on_progress,
+        records=analyses,
+        n_jobs=n_jobs,
     )
-    analyses = {}
     for analysis in selected:
         analyses[analysis.id] = steps.run(
             analysis.id, lambda analysis=analysis: run_analysis(context, analysis)

@@ -65,6 +65,12 @@ class StudySpec(BaseModel):
                     f"analyses[{analysis.id}].propensity: {link!r} is not the id of an earlier "
                     f"iptw analysis (analysis {i + 1})"
                 )
+            for key, link, kinds in analysis.links() if hasattr(analysis, "links") else ():
+                if seen.get(link) not in kinds or link == analysis.id:
+                    raise ValueError(
+                        f"analyses[{analysis.id}].{key}: {link!r} is not the id of an earlier "
+                        f"{' or '.join(kinds)} analysis"
+                    )
         return self
 
     @model_validator(mode="after")
@@ -135,6 +141,8 @@ class StudySpec(BaseModel):
                 raise ValueError(
                     f"{where}.{key}: {level!r} is not a level of {column} ({', '.join(known)})"
                 )
+        if hasattr(analysis, "check_study"):  # names it checks against the analyses it links
+            analysis.check_study(self, where)
 
     def analysis(self, analysis_id: str) -> Any:
         """The analysis spec with this id."""
@@ -151,6 +159,7 @@ _GROUP_KEYS = {
     "km": ("group",),
     "iptw": ("treatment",),
     "matching": ("treatment",),
+    "rmst": ("group",),
 }
 
 

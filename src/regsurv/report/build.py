@@ -461,12 +461,13 @@ def _bootstrap_table(key: str, boot: Any) -> Table:
     frame = boot.to_frame()
     return Table(
         key=key,
-        title="IPTW hazard ratios: percentile bootstrap confidence intervals",
-        header=("Group (vs reference)", "HR (bootstrap 95% CI)"),
+        title="IPTW hazard ratios: bootstrap confidence intervals",
+        header=("Group (vs reference)", "HR (bootstrap 95% CI)", "HR (BCa 95% CI)"),
         rows=tuple(
             (
                 r["term"].split(":", 1)[-1],
                 fmt_estimate_ci(r["hr"], r["hr_conf_low"], r["hr_conf_high"]),
+                fmt_estimate_ci(r["hr"], r["hr_bca_conf_low"], r["hr_bca_conf_high"]),
             )
             for r in frame.iter_rows(named=True)
         ),
@@ -743,3 +744,6 @@ def build_document(
 
 def _title(record: Any) -> str:
     return record.title if record.failed else record.spec.title
+
+
+import regsurv.report.sections_sensitivity  # noqa: E402, F401 (adds its kinds to RENDERERS)
