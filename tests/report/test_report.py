@@ -49,6 +49,7 @@ TABLES = (
     "supp_table5",
     "iptw_weights",
     "iptw_cox",
+    "iptw_bootstrap",
     "matched_balance",
     "matched_cox",
     "evalues",
