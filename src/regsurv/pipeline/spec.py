@@ -105,6 +105,9 @@ class StudySpec(BaseModel):
     ) -> None:
         """The columns, group columns, reference levels and levels `analysis` names exist."""
         where = f"analyses[{analysis.id}]"
+        check_study = getattr(analysis, "check_study", None)
+        if check_study is not None:  # a kind's own checks against the study (its flags, unit)
+            check_study(self)
         for key, column in _named_columns(analysis):
             if column not in columns:
                 raise ValueError(f"{where}.{key}: {column!r} is not an analysis column")
