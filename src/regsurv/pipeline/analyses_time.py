@@ -23,6 +23,7 @@ end of follow-up is counted and kept (the patient is untreated over the follow-u
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -70,7 +71,7 @@ class _TimeAnalysis(_Analysis):
             if flag not in study.cohort.start_days:
                 raise ValueError(
                     f"{path}: flag {flag!r} has no start day; add it to [cohort.start_days] "
-                    f"({flag} = \"DX_..._STARTED_DAYS\")"
+                    f'({flag} = "DX_..._STARTED_DAYS")'
                 )
             if flag in self.covariates:
                 raise ValueError(f"{path}: {flag!r} is also listed in covariates")
@@ -104,7 +105,7 @@ class LandmarkSpec(_TimeAnalysis):
     def _increasing(cls, at: tuple[float, ...]) -> tuple[float, ...]:
         if any(not np.isfinite(a) or a <= 0 for a in at):
             raise ValueError(f"landmark times must be > 0, got {list(at)}")
-        if any(b <= a for a, b in zip(at, at[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(at)):
             raise ValueError(f"landmark times must increase, got {list(at)}")
         return at
 
@@ -195,7 +196,9 @@ def time_analysis_data(
     )
     for flag in treatments:
         start = pl.col(start_days_column(flag))
-        step(f"unknown_{flag}", f"{flag} unknown (blank or invalid code)", pl.col(flag).is_not_null())
+        step(
+            f"unknown_{flag}", f"{flag} unknown (blank or invalid code)", pl.col(flag).is_not_null()
+        )
         step(
             f"no_start_day_{flag}",
             f"{flag} given, days to its start blank or unknown",
