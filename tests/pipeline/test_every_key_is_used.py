@@ -61,6 +61,8 @@ CASES = {
     "cox": ("table3", {}),
     "iptw": ("iptw", {"n_boot": 4}),
     "matching": ("matched", {}),
+    "time_varying_cox": ("tv_cox", {"ties": "efron"}),
+    "landmark": ("landmark_m", {"ties": "efron", "conf_type": "log"}),
     "matching_nearest": (
         "matched",
         {"method": "nearest", "groups": ("SP alone", "Metastasectomy"), "reference_group": None},

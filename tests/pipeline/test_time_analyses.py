@@ -27,7 +27,7 @@ COVARIATES = ["age_group", "sex", "race", "charlson_deyo", "facility_type", "yea
               "tumor_size", "grade", "histology", "margins", "lymph_nodes_examined"]  # fmt: skip
 
 
-def _prepared(cohort: pl.DataFrame, flags: list[str]) -> pl.DataFrame:
+def _prepared(cohort: pl.DataFrame) -> pl.DataFrame:
     """The patients the time analyses use, written out independently of the module."""
     keep = pl.col("os_years") > 0
     for c in COVARIATES:
@@ -66,13 +66,14 @@ def test_start_day_columns_hold_the_days_of_treated_patients(sarcoma):
 def test_time_varying_cox_is_split_at_treatment_plus_cox_ph(sarcoma):
     record = run_analysis(context(sarcoma), sarcoma[0].analysis("tv_cox"))
     assert not record.failed, record
-    data = _prepared(sarcoma[1].cohort, ["M", "C", "R"])
+    data = _prepared(sarcoma[1].cohort)
     assert record.flow.n_final == data.height
     assert record.flow.n_input == sarcoma[1].cohort.height
     terms = ["M", "C", "R", *COVARIATES]
     reference = dict(sarcoma[0].analysis("tv_cox").reference)
-    naive = cox_ph(data.with_columns(pl.col(f).cast(pl.Int64) for f in "MCR"), time="os_years",
-                   event="death", covariates=terms, reference=reference, ties="breslow")  # fmt: skip
+    ever = data.with_columns(pl.col(f).cast(pl.Int64) for f in "MCR")
+    naive = cox_ph(ever, time="os_years", event="death", covariates=terms, reference=reference,
+                   ties="breslow")  # fmt: skip
     split = split_at_treatment(
         data,
         id="PUF_CASE_ID",
@@ -98,7 +99,7 @@ def test_landmark_is_landmark_plus_km_logrank_cox(sarcoma):
     spec = sarcoma[0].analysis("landmark_m")
     record = run_analysis(context(sarcoma), spec)
     assert not record.failed, record
-    data = _prepared(sarcoma[1].cohort, ["M"])
+    data = _prepared(sarcoma[1].cohort)
     assert [lm.at for lm in record.landmarks] == [0.25, 0.5]
     for lm in record.landmarks:
         direct = landmark(data, at=lm.at, id="PUF_CASE_ID", time="os_years", event="death",
