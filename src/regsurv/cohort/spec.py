@@ -287,7 +287,7 @@ class CohortSpec(_Strict):
     bands: dict[str, BandSpec] = Field(default_factory=dict)
     start_days: dict[str, str] = Field(
         default_factory=dict,
-        description="flag -> PUF field of days from diagnosis to its start (column FLAG_start_days)",
+        description="flag -> PUF field of days from diagnosis to its start (FLAG_start_days)",
     )
     exposure: str | None = Field(
         None, description="the group counted in the flow; default the first"

@@ -38,6 +38,7 @@ from regsurv.survival.time_varying import DAYS_PER_MONTH
 ID_COLUMN = "PUF_CASE_ID"
 #: Days per unit of the outcome time columns a start day can be put on.
 DAYS_PER_UNIT = {"os_months": DAYS_PER_MONTH, "os_years": 12 * DAYS_PER_MONTH}
+UNIT_NAMES = {"os_months": "months", "os_years": "years"}
 #: Exposure levels of a landmark analysis (the Kaplan–Meier groups).
 LANDMARK_LEVELS = ("Not treated by the landmark", "Treated by the landmark")
 
@@ -333,6 +334,7 @@ class LandmarkAnalysis:
     days_per_unit: float
     at_risk_times: tuple[float, ...]
     time_label: str
+    unit: str
     kind: ClassVar[str] = "landmark"
     failed: ClassVar[bool] = False
 
@@ -396,4 +398,5 @@ def landmark_step(ctx: StepContext, spec: LandmarkSpec) -> LandmarkAnalysis:
         days_per_unit=unit,
         at_risk_times=o.at_risk_times,
         time_label=o.time_label,
+        unit=UNIT_NAMES[o.time],
     )

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from regsurv.pipeline.analyses_time import LANDMARK_LEVELS
 from regsurv.report import results_json as rj
 from regsurv.report.document import Paragraph, Section, Table
@@ -238,29 +240,31 @@ def _comparison_table(a: Any, sup: Suppressor, profile_note: str) -> Table:
 def _timing_table(a: Any, sup: Suppressor, fields: dict[str, str]) -> Table:
     i = a.spec.id
     whats = ("never", "at_start", "during_follow_up", "after_follow_up")
+    frame = pl.DataFrame(
+        [
+            {"treatment": tc.name, "field": fields.get(tc.name, tc.column)}
+            | {w: getattr(tc, w) for w in whats}
+            for tc in a.split.treatments
+        ]
+    )
     rows = tuple(
         (
-            tc.name,
-            fields.get(tc.name, tc.column),
-            *(sup.cell(time_cell(i, w, tc.name), getattr(tc, w)) for w in whats),
+            r["treatment"],
+            r["field"],
+            *(sup.cell(time_cell(i, w, r["treatment"]), r[w]) for w in whats),
         )
-        for tc in a.split.treatments
+        for r in frame.iter_rows(named=True)
     )
+    names = {w: [time_cell(i, w, t) for t in frame["treatment"]] for w in whats}
     return Table(
         key=f"{i}_timing",
         title="When each treatment starts",
-        header=(
-            "Treatment",
-            "Start day",
-            "Not given",
-            "Day 0",
-            "During follow-up",
-            "On/after end",
-        ),
+        header=("Treatment", "Start day", "Not given", "Day 0", "During follow-up", "On/after end"),
         rows=rows,
         note="Day 0: treated from diagnosis. During follow-up: the patient's follow-up is split "
         "at the start. On/after end: the start day is not before the end of follow-up "
         "(months x 30.4375 days), so the treatment changes nothing in the time-varying model.",
+        tidy=sup.mask_frame(frame, names),
     )
 
 
@@ -294,13 +298,21 @@ def _warnings(s: Section, *sources: Any) -> None:
 
 def _landmark_summary(a: Any, sup: Suppressor, profile_note: str) -> Table:
     i, flag = a.spec.id, a.spec.treatment
-    rows = []
+    rows, tidy, n_cells, ev_cells, hidden_rows = [], [], [], [], []
     for lm in a.landmarks:
         cox = {r["term"]: r for r in lm.cox.to_frame().iter_rows(named=True)}.get(flag, {})
         for j, r in enumerate(lm.median.iter_rows(named=True)):
             g = r["group"]
             hidden = sup.cell_hidden(_lm_group(i, lm.at, g), r["n_obs"])
             treated = j == len(lm.median) - 1
+            n_cells.append(_lm_group(i, lm.at, g))
+            ev_cells.append(events(_lm_key(i, lm.at), g))
+            hidden_rows.append(hidden)
+            tidy.append(
+                {"landmark": lm.at, **r, "logrank_p": lm.logrank.p_value}
+                | {k: cox.get(k) if treated else None
+                   for k in ("hr", "hr_conf_low", "hr_conf_high", "p_value")}
+            )  # fmt: skip
             rows.append(
                 (
                     fmt_num(lm.at, 2) if j == 0 else "",
@@ -330,11 +342,16 @@ def _landmark_summary(a: Any, sup: Suppressor, profile_note: str) -> Table:
             "p",
         ),
         rows=tuple(rows),
-        note=f"Patients alive and under follow-up after each landmark L ({a.time_label}; "
-        f"time re-based to L); exposure: {flag} started on or before L. Kaplan–Meier "
+        note=f"Patients alive and under follow-up after each landmark L ({a.unit} since "
+        f"diagnosis; time re-based to L); exposure: {flag} started on or before L. Kaplan–Meier "
         "medians in time since the landmark; Cox model of the exposure adjusted for "
         f"{covariates} ({a.landmarks[0].cox.ties if a.landmarks else ''} ties, Wald 95% CIs). "
         f"{profile_note}",
+        tidy=sup.mask_frame(
+            pl.DataFrame(tidy),
+            {"n_obs": n_cells, "n_events": ev_cells},
+            {c: hidden_rows for c in ("median", "conf_low", "conf_high")},
+        ),
     )
 
 
@@ -349,7 +366,7 @@ def render_landmark(s: Section, a: Any, ctx: Any) -> None:
         extra.append(
             (
                 f"L = {lm.at:g}",
-                f"Died or censored by the landmark ({lm.at:g}; {a.time_label.lower()})",
+                f"Died or censored by the landmark L = {lm.at:g} {a.unit}",
                 sup.cell(final, a.flow.n_final),
                 sup.cell(
                     time_cell(i, "by_landmark", lm.at),
@@ -385,7 +402,7 @@ def render_landmark(s: Section, a: Any, ctx: Any) -> None:
             curves=lm.curves.to_frame(),
             at_risk=_at_risk(lm.at_risk, key, sup),
             title=f"Overall survival from the landmark L = {lm.at:g}",
-            xlabel=f"{a.time_label} minus {lm.at:g}",
+            xlabel=f"Time since the landmark L = {lm.at:g} ({a.unit})",
             groups=list(lm.curves.keys()),
             suppressor=sup,
             medians=lm.median,
