@@ -335,6 +335,7 @@ class LandmarkAnalysis:
     at_risk_times: tuple[float, ...]
     time_label: str
     unit: str
+    levels: tuple[str, str] = LANDMARK_LEVELS  # the exposure groups: (not treated, treated)
     kind: ClassVar[str] = "landmark"
     failed: ClassVar[bool] = False
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import polars as pl
 
-from regsurv.pipeline.analyses_time import LANDMARK_LEVELS
 from regsurv.report import results_json as rj
 from regsurv.report.document import Paragraph, Section, Table
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p
@@ -117,7 +116,7 @@ def landmark_cells(t: CountTable, a: Any, results: Any) -> None:
         late = t.cell(
             time_cell(i, "treated_after", at), lm.data.treated_after_landmark[a.spec.treatment]
         )
-        untreated = _lm_group(i, at, LANDMARK_LEVELS[0])
+        untreated = _lm_group(i, at, a.levels[0])
         if untreated in t.values:
             t.add_difference(untreated, late, time_cell(i, "untreated_rest", at))
         t.cell(time_cell(i, "cox_dropped", at), lm.cox.n_dropped)
@@ -497,7 +496,7 @@ def landmark_json(a: Any, sup: Suppressor) -> dict[str, Any]:
             )
             data["n_obs"] = sup.cell_value(n, data["n_obs"])
             data["treated"] = {
-                flag: sup.cell_value(_lm_group(i, lm.at, LANDMARK_LEVELS[1]), data["treated"][flag])
+                flag: sup.cell_value(_lm_group(i, lm.at, a.levels[1]), data["treated"][flag])
             }
             data["treated_after_landmark"] = {
                 flag: sup.cell_value(
