@@ -177,8 +177,8 @@ def time_analysis_data(
 
     Steps, in order: missing outcome time or event; per treatment an unknown flag, treated
     without a start day (blank, 8888, 9999), a negative start day; a missing covariate; a
-    follow-up time of 0 (no time at risk). The end of follow-up in days is time x
-    `days_per_unit`; a start day at or after it is counted in ``after_follow_up``.
+    follow-up time of 0 (no time at risk). A start day at or after the end of follow-up
+    (days / `days_per_unit` >= time) is counted in ``after_follow_up``.
     """
     o = ctx.outcome
     data = ctx.cohort
@@ -218,9 +218,9 @@ def time_analysis_data(
         )
     step("no_time_at_risk", f"{o.time} = 0 (no time at risk)", pl.col(o.time) > 0)
     unit = days_per_unit(ctx)
-    end = pl.col(o.time).cast(pl.Float64) * unit
+    end = pl.col(o.time).cast(pl.Float64)  # as split_at_treatment compares: days / unit >= time
     after = {
-        flag: int(data.select((pl.col(start_days_column(flag)) >= end).sum()).item())
+        flag: int(data.select((pl.col(start_days_column(flag)) / unit >= end).sum()).item())
         for flag in treatments
     }
     return data, TimeFlow(ctx.cohort.height, tuple(steps), after)
