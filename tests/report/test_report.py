@@ -34,6 +34,8 @@ SECTIONS = (
     "table3",
     "iptw",
     "matched",
+    "tv_cox",
+    "landmark_m",
     "paper_comparison",
 )
 TABLES = (
@@ -51,6 +53,11 @@ TABLES = (
     "iptw_cox",
     "matched_balance",
     "matched_cox",
+    "tv_cox_flow",
+    "tv_cox_timing",
+    "tv_cox",
+    "landmark_m_flow",
+    "landmark_m",
     "paper_comparison",
 )
 FIGURES = (
@@ -63,6 +70,8 @@ FIGURES = (
     "km_iptw",
     "love_plot_matched",
     "km_matched",
+    "km_landmark_m_0_25",
+    "km_landmark_m_0_5",
 )
 
 
