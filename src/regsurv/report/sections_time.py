@@ -400,7 +400,7 @@ def render_landmark(s: Section, a: Any, ctx: Any) -> None:
         display = KaplanMeierDisplay(
             curves=lm.curves.to_frame(),
             at_risk=_at_risk(lm.at_risk, key, sup),
-            title=f"Overall survival from the landmark L = {lm.at:g}",
+            title=f"Overall survival from the landmark L = {lm.at:g} {a.unit}",
             xlabel=f"Time since the landmark L = {lm.at:g} ({a.unit})",
             groups=list(lm.curves.keys()),
             suppressor=sup,
