@@ -56,6 +56,10 @@ ELIGIBLE: dict[str, Any] = {
     "NO_HSD_QUAR_12": "3",
     "UR_CD_13": "1",
     "CROWFLY": 12.3,
+    "DX_SURG_STARTED_DAYS": 20,  # start days of the treatments (`[cohort.start_days]`)
+    "DX_DEFSURG_STARTED_DAYS": 20,
+    "DX_CHEMO_STARTED_DAYS": None,
+    "DX_RAD_STARTED_DAYS": 60,
 }
 
 _DTYPES = {"code": pl.String, "integer": pl.Int64, "decimal": pl.Float64}

@@ -64,6 +64,8 @@ CASES = {
     "evalue": ("evalues", {}),
     "rmst": ("rmst", {"tau": 5.0}),
     "imputation": ("mi", {"m": 2, "max_iter": 1}),
+    "time_varying_cox": ("tv_cox", {"ties": "efron"}),
+    "landmark": ("landmark_m", {"ties": "efron", "conf_type": "log"}),
     "matching_nearest": (
         "matched",
         {"method": "nearest", "groups": ("SP alone", "Metastasectomy"), "reference_group": None},

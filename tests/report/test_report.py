@@ -34,6 +34,8 @@ SECTIONS = (
     "table3",
     "iptw",
     "matched",
+    "tv_cox",
+    "landmark_m",
     "paper_comparison",
 )
 TABLES = (
@@ -52,6 +54,11 @@ TABLES = (
     "iptw_bootstrap",
     "matched_balance",
     "matched_cox",
+    "tv_cox_flow",
+    "tv_cox_timing",
+    "tv_cox",
+    "landmark_m_flow",
+    "landmark_m",
     "evalues",
     "rmst",
     "mi",
@@ -67,6 +74,8 @@ FIGURES = (
     "km_iptw",
     "love_plot_matched",
     "km_matched",
+    "km_landmark_m_0_25",
+    "km_landmark_m_0_5",
 )
 
 

@@ -114,3 +114,35 @@ def test_sensitivity_sections_are_audited_and_show_no_unaudited_count(suppressed
     assert ("mi", "mi", "n") in table.values
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="evalues"' in html and 'id="rmst"' in html and 'id="mi"' in html
+
+
+_TIME_COUNT_KEYS = {"never", "at_start", "during_follow_up", "after_follow_up", "n_before",
+                    "n_excluded", "n_after", "n_obs", "n_events", "n_input", "n_final",
+                    "n_subjects", "treated", "treated_after_landmark", "M", "C", "R",
+                    "n_excluded_event_or_censored_by_landmark"}  # fmt: skip
+
+
+def _small_counts(node, key=None):
+    """Published counts 1..10 under the count keys of the time analyses."""
+    if isinstance(node, dict):
+        return [x for k, v in node.items() for x in _small_counts(v, k)]
+    if isinstance(node, list):
+        return [x for v in node for x in _small_counts(v, key)]
+    small = isinstance(node, int) and not isinstance(node, bool) and 0 < node < THRESHOLD
+    return [(key, node)] if small and key in _TIME_COUNT_KEYS else []
+
+
+def test_time_analyses_are_in_the_audited_report(suppressed_run):
+    results, out = suppressed_run
+    published = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    table = report_table(results, count_hooks())
+    mask = suppress(table, THRESHOLD)
+    for key in ("tv_cox", "landmark_m"):
+        entry = published["analyses"][key]
+        assert "failed" not in entry, entry
+        assert _small_counts(entry) == []
+    timing = [c for c in table.values if c[:2] == ("time", "tv_cox")]
+    assert ("time", "tv_cox", "intervals") in table.values and len(timing) > 20
+    assert any(c in mask.hidden for c in timing)  # the 300-patient timing has small cells
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="tv_cox"' in html and 'id="landmark_m"' in html

@@ -3,7 +3,8 @@
 - `CohortSpec` (the `[cohort]` section of a study file), `compile_criteria`.
 - `apply_criteria(lf, criteria) -> (LazyFrame, CohortFlow)`; `assign_exclusion`, `excluded_ids`.
 - `derive_analysis_variables(lf, spec)` and its pieces `derive_survival`, `derive_flags`,
-  `derive_groups`, `derive_age_year`, `derive_bands`, `derive_recodes`; `analysis_columns`.
+  `derive_start_days`, `derive_groups`, `derive_age_year`, `derive_bands`, `derive_recodes`;
+  `analysis_columns`.
 - `build_cohort(lf, spec)`: data-quality steps (`cohort.quality`), criteria, derivation;
   `cohort_criteria`, `study_fields`, `group_counts`; `reference_levels`; `get_recode`.
 """
@@ -28,6 +29,7 @@ from regsurv.cohort.derive import (
     derive_flags,
     derive_groups,
     derive_recodes,
+    derive_start_days,
     derive_survival,
 )
 from regsurv.cohort.quality import (
@@ -67,6 +69,7 @@ __all__ = [
     "derive_flags",
     "derive_groups",
     "derive_recodes",
+    "derive_start_days",
     "derive_survival",
     "excluded_ids",
     "get_recode",

@@ -17,7 +17,7 @@ from regsurv.cohort._conditions import ConditionCompiler, group_expr
 from regsurv.cohort._dictionary import get_dictionary
 from regsurv.cohort.criteria import as_lazy
 from regsurv.cohort.recodes import RECODE_NAMES, get_recode, tnm_expr
-from regsurv.cohort.spec import CohortSpec
+from regsurv.cohort.spec import CohortSpec, start_days_column
 
 TNM_COLUMNS = {
     "clinical_t": ("TNM_CLIN_T", "T"),
@@ -40,6 +40,7 @@ def analysis_columns(spec: Any) -> tuple[str, ...]:
     return (
         *SURVIVAL_COLUMNS,
         *cohort.flags,
+        *(start_days_column(flag) for flag in cohort.start_days),
         *cohort.groups,
         "age",
         "year_of_diagnosis",
@@ -77,6 +78,9 @@ def check_schema(spec: Any, columns: set[str], what: str = "the data") -> None:
         for name in iter_fields(condition, cohort.definitions):
             if name not in columns:
                 raise ValueError(f"{where}: field {name!r} is not a column of {what}")
+    for flag, name in cohort.start_days.items():
+        if name not in columns:
+            raise ValueError(f"cohort.start_days.{flag}: field {name!r} is not a column of {what}")
     needed = {
         "overall survival": ["DX_LASTCONTACT_DEATH_MONTHS", "PUF_VITAL_STATUS", "PUF_CASE_ID"],
         "age and year": ["AGE", "YEAR_OF_DIAGNOSIS"],
@@ -127,6 +131,26 @@ def derive_flags(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
         fields = list(dict.fromkeys(iter_fields(condition, cohort.definitions)))
         _require(lf, fields, f"flag {flag}")
     return lf.with_columns(compiler.compile(c).alias(flag) for flag, c in cohort.flags.items())
+
+
+def derive_start_days(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
+    """`FLAG_start_days` of `[cohort.start_days]` (Float64): the field's days from diagnosis
+    where the flag is true, else null (a day recorded for an untreated patient is ignored).
+    Blank, 8888 and 9999 (the dictionary's sentinels) are null; a negative day is kept as it
+    is, so that the time-varying analyses count it (they leave such patients out)."""
+    cohort = _cohort_spec(spec)
+    lf = as_lazy(lf)
+    dictionary = get_dictionary()
+    columns = []
+    for flag, name in cohort.start_days.items():
+        _require(lf, [name], f"cohort.start_days.{flag}")
+        info = dictionary.field(name)
+        days = info.column()
+        days = pl.when(days.is_in(info.sentinel_values())).then(None).otherwise(days)
+        treated = pl.col(flag).fill_null(False)
+        start = pl.when(treated).then(days.cast(pl.Float64)).otherwise(pl.lit(None, pl.Float64))
+        columns.append(start.alias(start_days_column(flag)))
+    return lf.with_columns(columns) if columns else lf
 
 
 def derive_groups(lf: pl.LazyFrame, spec: Any) -> pl.LazyFrame:
@@ -192,6 +216,7 @@ def derive_analysis_variables(lf: pl.LazyFrame | pl.DataFrame, spec: Any) -> pl.
     _require(lf, ["PUF_CASE_ID"], "the analysis variables")
     lf = derive_survival(lf)
     lf = derive_flags(lf, spec)
+    lf = derive_start_days(lf, spec)
     lf = derive_groups(lf, spec)
     lf = derive_age_year(lf)
     lf = derive_bands(lf, spec)

@@ -285,6 +285,10 @@ class CohortSpec(_Strict):
     flags: dict[str, Condition] = Field(default_factory=dict)
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
     bands: dict[str, BandSpec] = Field(default_factory=dict)
+    start_days: dict[str, str] = Field(
+        default_factory=dict,
+        description="flag -> PUF field of days from diagnosis to its start (FLAG_start_days)",
+    )
     exposure: str | None = Field(
         None, description="the group counted in the flow; default the first"
     )
@@ -328,7 +332,28 @@ class CohortSpec(_Strict):
                 raise ValueError(f"cohort.bands.{name}.levels: a label is listed twice")
         if self.exposure is not None and self.exposure not in self.groups:
             raise ValueError(f"cohort.exposure: {self.exposure!r} is not a group of cohort.groups")
+        self._check_start_days(taken)
         return self
+
+    def _check_start_days(self, taken: set[str]) -> None:
+        """`[cohort.start_days]`: each key a flag, each value a days-from-diagnosis PUF field
+        (an integer ``*_DAYS`` field of the dictionary), the column ``FLAG_start_days`` new."""
+        dictionary = get_dictionary()
+        for flag, name in self.start_days.items():
+            where = f"cohort.start_days.{flag}"
+            if flag not in self.flags:
+                known = ", ".join(self.flags) or "none"
+                raise ValueError(f"{where}: {flag!r} is not a flag of cohort.flags ({known})")
+            info = dictionary.field(name, where=where)
+            if info.type != "integer" or not name.endswith("_DAYS"):
+                raise ValueError(
+                    f"{where}: {name} is not a days-from-diagnosis field (an integer *_DAYS "
+                    "field of the PUF dictionary, e.g. DX_CHEMO_STARTED_DAYS)"
+                )
+            column = start_days_column(flag)
+            if column in taken:
+                raise ValueError(f"{where}: the column {column!r} exists already")
+            taken.add(column)
 
     def conditions(self) -> Iterator[tuple[str, Any]]:
         """Every condition of the cohort with its key path."""
@@ -406,6 +431,11 @@ class CohortSpec(_Strict):
             for name in iter_fields(condition, self.definitions):
                 seen.setdefault(name)
         return tuple(seen)
+
+
+def start_days_column(flag: str) -> str:
+    """The analysis column of a flag's start day (`[cohort.start_days]`)."""
+    return f"{flag}_start_days"
 
 
 def iter_fields(cond: Any, definitions: dict[str, Any], _depth: int = 0) -> Iterator[str]:

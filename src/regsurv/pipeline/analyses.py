@@ -534,6 +534,11 @@ KINDS: dict[str, AnalysisKind] = {
     "matching": AnalysisKind(MatchingAnalysisSpec, matching_step),
 }
 
+from regsurv.pipeline import analyses_time as _time  # noqa: E402 (it builds on this module)
+
+KINDS["time_varying_cox"] = AnalysisKind(_time.TimeVaryingCoxSpec, _time.time_varying_cox_step)
+KINDS["landmark"] = AnalysisKind(_time.LandmarkSpec, _time.landmark_step)
+
 
 def run_analysis(ctx: StepContext, spec: Any) -> Any:
     """The record of one analysis, or its `AnalysisFailure` when the data do not allow it."""

@@ -60,7 +60,7 @@ class EvalueSpec(_Analysis):
     def links(self) -> list[tuple[str, str, tuple[str, ...]]]:
         return [(f"of[{i}]", link, ("cox", "iptw")) for i, link in enumerate(self.of)]
 
-    def check_study(self, study: Any, where: str) -> None:
+    def check_links(self, study: Any, where: str) -> None:
         """`treatment` is a covariate of every cox analysis and the treatment of every iptw."""
         for i, link in enumerate(self.of):
             other = study.analysis(link)
@@ -101,7 +101,7 @@ class RmstSpec(_Analysis):
             (f"weights[{i}]", w, ("iptw",)) for i, w in enumerate(self.weights) if w != UNWEIGHTED
         ]
 
-    def check_study(self, study: Any, where: str) -> None:
+    def check_links(self, study: Any, where: str) -> None:
         """A weighted block compares the groups of its iptw analysis's treatment."""
         for i, w in enumerate(self.weights):
             if w != UNWEIGHTED and study.analysis(w).treatment != self.group:

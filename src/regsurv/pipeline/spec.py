@@ -111,6 +111,9 @@ class StudySpec(BaseModel):
     ) -> None:
         """The columns, group columns, reference levels and levels `analysis` names exist."""
         where = f"analyses[{analysis.id}]"
+        check_study = getattr(analysis, "check_study", None)
+        if check_study is not None:  # a kind's own checks against the study (flags, unit, links)
+            check_study(self, where)
         for key, column in _named_columns(analysis):
             if column not in columns:
                 raise ValueError(f"{where}.{key}: {column!r} is not an analysis column")
@@ -141,8 +144,9 @@ class StudySpec(BaseModel):
                 raise ValueError(
                     f"{where}.{key}: {level!r} is not a level of {column} ({', '.join(known)})"
                 )
-        if hasattr(analysis, "check_study"):  # names it checks against the analyses it links
-            analysis.check_study(self, where)
+        check_links = getattr(analysis, "check_links", None)
+        if check_links is not None:  # its names against the analyses it links
+            check_links(self, where)
 
     def analysis(self, analysis_id: str) -> Any:
         """The analysis spec with this id."""

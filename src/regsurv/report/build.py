@@ -652,6 +652,13 @@ RENDERERS: dict[str, Renderer] = {
     "matching": Renderer(_render_matching, rj.matching_json, cells.matching_cells),
 }
 
+from regsurv.report import sections_time as _time  # noqa: E402 (it uses this module's helpers)
+
+RENDERERS["time_varying_cox"] = Renderer(
+    _time.render_time_varying_cox, _time.time_varying_cox_json, _time.time_varying_cox_cells
+)
+RENDERERS["landmark"] = Renderer(_time.render_landmark, _time.landmark_json, _time.landmark_cells)
+
 
 def count_hooks() -> dict[str, cells.CountHook]:
     """Each kind's count cells, for `Suppressor.planned`."""
