@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse, stats
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.survival import _cox
 from regsurv.survival._cox_concordance import concordance_counts
@@ -45,7 +46,7 @@ class _CoxModel:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class CoxTestTable:
+class CoxTestTable(HtmlDisplay):
     """Per-term chi-square tests (type-3 Wald/LR, or cox.zph with a GLOBAL row)."""
 
     terms: tuple[str, ...]
@@ -75,7 +76,7 @@ class CoxTestTable:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class CoxResult:
+class CoxResult(HtmlDisplay):
     """A fitted Cox model (``coxph``). Coefficients are log hazard ratios, NaN when aliased.
 
     ``var`` is the variance used for inference (the robust sandwich when ``robust``),
@@ -301,7 +302,7 @@ class CoxResult:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class PredictedSurvival:
+class PredictedSurvival(HtmlDisplay):
     """Predicted survival curves of a Cox model, one column per newdata row (arrays are
     (times, rows)); as `SurvivalCurve`, ``std_error`` is the SE of S and ``std_error_log`` the
     SE of the cumulative hazard (R's ``survfit.coxph`` std.err)."""
@@ -356,7 +357,7 @@ class PredictedSurvival:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class AdjustedSurvival:
+class AdjustedSurvival(HtmlDisplay):
     """Direct-adjusted (g-formula) survival curves: ``estimate[:, k]`` for ``groups[k]``."""
 
     time: np.ndarray
