@@ -208,7 +208,7 @@ def test_zero_weights_are_dropped_with_a_warning_and_equal_removing_the_rows(
     complete = frame.drop_nulls(["time", "dead", "age", "sex", "inst"])
     n_zero = int((complete["w"] == 0).sum())
     args = dict(time="time", event="dead", covariates=["age", "sex"], ties=ties, weights="w")
-    with pytest.warns(UserWarning, match=f"{n_zero} of .* rows with weight 0 dropped"):
+    with pytest.warns(UserWarning, match=rf"{n_zero} of .* rows with weight 0 dropped"):
         fit = cox_ph(frame, **args, cluster="inst")
     removed = cox_ph(frame.filter(pl.col("w") > 0), **args, cluster="inst")
     _same_fit(fit, removed, tier="exact")
@@ -216,5 +216,5 @@ def test_zero_weights_are_dropped_with_a_warning_and_equal_removing_the_rows(
     assert fit.n_obs == removed.n_obs and fit.n_events == removed.n_events
     assert fit.robust and any(f"{n_zero} of" in w for w in fit.warnings)
     everyone = frame.with_columns(pl.lit(0.0).alias("w"))
-    with pytest.raises(ValueError, match="all .* rows have weight 0"):
+    with pytest.raises(ValueError, match=r"all .* rows have weight 0"):
         cox_ph(everyone, **args)

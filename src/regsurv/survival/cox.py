@@ -541,6 +541,9 @@ def cox_ph(
     String/Categorical/Enum covariates are dummy-coded against a reference level (first Enum
     level or first sorted value; ``reference={"col": "level"}``); terms are ``"col:level"``.
     Rows with a null in any used column are dropped and counted in ``n_dropped`` (na.omit).
+    Case weights must be finite and >= 0; rows of weight 0 (e.g. unmatched rows) add nothing
+    to the likelihood, so they are dropped with a warning naming their count (same fit as
+    without them; not counted in ``n_dropped`` or ``n_obs``).
     ``robust=None`` gives the robust (infinitesimal-jackknife) variance when a cluster is given
     or the case weights are not integers (IPTW); V = I⁻¹ (Σ_c (Σ_{i∈c} w_i U_i)^{⊗2}) I⁻¹.
 
