@@ -195,3 +195,26 @@ def test_no_events_gives_nan_coefficients_and_a_warning() -> None:
     fit = cox_ph(frame, time="time", event="event", covariates=["x"])
     assert np.isnan(fit.estimate).all() and fit.loglik == 0 and fit.iterations == 0
     assert any("no events" in w for w in fit.warnings)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_zero_weights_are_dropped_with_a_warning_and_equal_removing_the_rows(
+    lung: pl.DataFrame, ties: str
+) -> None:
+    # matching-style weights: 0 for unmatched rows; as kaplan_meier, weight 0 is accepted
+    frame = lung.with_columns(
+        pl.when(pl.col("rowid") % 4 == 0).then(0.0).otherwise(pl.col("w_int") * 0.8).alias("w")
+    )
+    complete = frame.drop_nulls(["time", "dead", "age", "sex", "inst"])
+    n_zero = int((complete["w"] == 0).sum())
+    args = dict(time="time", event="dead", covariates=["age", "sex"], ties=ties, weights="w")
+    with pytest.warns(UserWarning, match=rf"{n_zero} of .* rows with weight 0 dropped"):
+        fit = cox_ph(frame, **args, cluster="inst")
+    removed = cox_ph(frame.filter(pl.col("w") > 0), **args, cluster="inst")
+    _same_fit(fit, removed, tier="exact")
+    assert_close(fit.robust_std_error, removed.robust_std_error, tier="exact")
+    assert fit.n_obs == removed.n_obs and fit.n_events == removed.n_events
+    assert fit.robust and any(f"{n_zero} of" in w for w in fit.warnings)
+    everyone = frame.with_columns(pl.lit(0.0).alias("w"))
+    with pytest.raises(ValueError, match=r"all .* rows have weight 0"):
+        cox_ph(everyone, **args)

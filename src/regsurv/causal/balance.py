@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.causal.propensity import treatment_classes, treatment_codes
 from regsurv.causal.weights import Weights
@@ -41,7 +42,7 @@ DENOMINATORS = ("pooled_weighted", "pooled_unweighted")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class BalanceTable:
+class BalanceTable(HtmlDisplay):
     """SMDs per covariate row (variable, level) and comparison, before and after weighting.
 
     ``smd_before``/``smd_after`` are (rows, comparisons) signed arrays (``smd_after`` is None

@@ -33,6 +33,7 @@ import polars as pl
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import stats
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import json_columns, to_polars
 from regsurv.causal.propensity import PropensityModel, PropensityWarning
 from regsurv.causal.weights import iptw_weights
@@ -46,7 +47,7 @@ LOG_HR, RMST_DIFFERENCE = "log_hazard_ratio", "rmst_difference"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class BootstrapResult:
+class BootstrapResult(HtmlDisplay):
     """Full-sample IPTW estimates with bootstrap SEs, percentile and BCa CIs.
 
     Rows (``terms``) are the log hazard ratios of the treatment, then (with ``tau``) the RMST

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
+
 __all__ = ["COMMON_OUTCOME_THRESHOLD", "EValues", "cox_evalues", "evalue"]
 
 COMMON_OUTCOME_THRESHOLD = 0.15  # VanderWeele & Ding 2017: an outcome is rare below 15 %
@@ -46,7 +48,7 @@ def hr_to_rr(hazard_ratio: np.ndarray, outcome: str) -> np.ndarray:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class EValues:
+class EValues(HtmlDisplay):
     """E-values of hazard ratios and their confidence limits, one per term (`evalue` builds it)."""
 
     terms: tuple[str, ...]

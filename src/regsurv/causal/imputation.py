@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 from joblib import Parallel, delayed
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.survival.km import kaplan_meier
 
@@ -45,7 +46,7 @@ HAZARD_COLUMN = "nelson_aalen"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Imputations:
+class Imputations(HtmlDisplay):
     """m completed data sets (`multiple_imputation` builds it); feed ``completed`` to
     `regsurv.causal.mi_cox` / `mi_iptw_cox`."""
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.causal._matching import (
     NO_MATCH,
@@ -49,7 +50,7 @@ TRIPLET_METHODS = ("rassen", "vector")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Matching:
+class Matching(HtmlDisplay):
     """Matched sets and the choices that made them (built by `match_nearest`/`match_triplets`).
 
     ``sets`` is (n_sets, m) row indices into the input, column j holding group ``set_groups[j]``
@@ -529,7 +530,7 @@ def matched_balance(
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class MatchedSurvival:
+class MatchedSurvival(HtmlDisplay):
     """Kaplan–Meier, log-rank and Cox (cluster-robust SE by matched set) in a matched sample."""
 
     km: SurvivalCurves

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import json_columns, to_polars
 from regsurv.causal._multinom import class_probabilities, fit_multinomial
 
@@ -107,7 +108,7 @@ def treatment_codes(series: pl.Series, classes: Sequence[str]) -> np.ndarray:
     return codes
 
 
-class PropensityModel:
+class PropensityModel(HtmlDisplay):
     """Multinomial logistic propensity model ``P(treatment = k | covariates)``, exact MLE.
 
     Parameters

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import json_columns, to_polars
 from regsurv.causal.propensity import PropensityModel
 from regsurv.causal.weights import iptw_weights
@@ -51,7 +52,7 @@ POOLED_COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class PooledResult:
+class PooledResult(HtmlDisplay):
     """Rubin's-rules pooled coefficients (every field of ``mice::pool``; `rubin_pool` builds it).
 
     ``estimate`` etc. are on the coefficient scale (log hazard ratios for Cox fits).

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.causal.weights import Weights
 from regsurv.survival.cox import CoxResult, cox_ph
@@ -33,7 +34,7 @@ _WEIGHT_COLUMN = "__iptw_weight__"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class IPTWSurvival:
+class IPTWSurvival(HtmlDisplay):
     """Weighted KM curves by group, weighted log-rank test and IPTW Cox model."""
 
     curves: SurvivalCurves

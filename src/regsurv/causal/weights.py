@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv.causal.propensity import level_codes, treatment_classes
 
 __all__ = ["Weights", "iptw_weights"]
@@ -43,7 +44,7 @@ PS_TRIM_RULES = ("crump", "common_support")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Weights:
+class Weights(HtmlDisplay):
     """IPT weights, one per row, with the choices that made them (`iptw_weights` builds it)."""
 
     values: np.ndarray

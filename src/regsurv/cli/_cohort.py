@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from regsurv.cli._console import Output, QuietOption, VerboseOption, configure
 from regsurv.cli._errors import reported_errors, warn
 from regsurv.errors import EmptyCohortError
 from regsurv.pipeline.outputs import interrupt_on_signals, prepare_output_folder, staged_folder
@@ -49,14 +50,18 @@ def cohort(
             "instead of excluding them in the flow."
         ),
     ] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Build the analytic cohort: Fig. 1 (PNG, SVG, PDF), the flow (CSV), the cohort (Parquet).
 
     Exit codes as for every command (README): 2 bad study file, 3 bad PUF, 4 the criteria
     exclude everyone (the flow is still written), 5 output problem.
     """
+    output = configure(quiet, verbose)
     with reported_errors(), interrupt_on_signals():
         _cohort(
+            output,
             out,
             data,
             layout,
@@ -69,6 +74,7 @@ def cohort(
 
 
 def _cohort(
+    output: Output,
     out: Path,
     data: Path | None,
     layout: Path | None,
@@ -87,18 +93,21 @@ def _cohort(
     from regsurv.report.flow_diagram import CohortFlowDisplay
     from regsurv.studies import study_path
 
-    spec = load_study(study)
+    with output.step("study file"):
+        spec = load_study(study)
     study_file = study if study is not None else study_path()
     inputs = [("--data", data), ("--study", study_file), ("--layout", layout)]
     target = prepare_output_folder(out, inputs=inputs, force=force)
     for note in target.notes():
         warn(note)
-    source = resolve_source(data, layout, spec.study.seed if seed is None else seed)
-    result = build_study_cohort(spec, source, strict=strict)
+    with output.step("data"):
+        source = resolve_source(data, layout, spec.study.seed if seed is None else seed)
+    with output.step("cohort"):
+        result = build_study_cohort(spec, source, strict=strict)
     for note in result.notes:
         warn(note)
     flow = result.flow
-    with staged_folder(target) as tmp:
+    with output.step("writing outputs"), staged_folder(target) as tmp:
         display = CohortFlowDisplay.from_result(flow, dict(result.group_counts))
         display.save(tmp / FIGURE_STEM)
         display.close()
@@ -119,7 +128,7 @@ def _cohort(
             f"flow diagram written to {out}"
         )
     summary = ", ".join(f"{name} {n:,}" for name, n in result.group_counts.items())
-    typer.echo(f"{flow.n_start:,} -> {flow.n_final:,} patients ({summary}); outputs in {out}")
+    output.echo(f"{flow.n_start:,} -> {flow.n_final:,} patients ({summary}); outputs in {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import typer
 
+from regsurv.cli._console import current
 from regsurv.errors import ExitCode, Interrupted, RegsurvError
 
 
@@ -25,8 +26,8 @@ def fail(message: str, exit_code: int) -> NoReturn:
 
 
 def warn(message: str) -> None:
-    """Print ``warning: message`` to stderr."""
-    typer.echo(f"warning: {message}", err=True)
+    """Print ``warning: message`` to stderr (not with ``-q``)."""
+    current().warn(message)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from regsurv.cli._console import QuietOption, VerboseOption, configure
 from regsurv.cli._errors import reported_errors
 from regsurv.errors import ExitCode
 from regsurv.io import ValidationReport, convert_puf, validate_puf
@@ -28,11 +29,24 @@ LayoutOption = Annotated[
 def validate(
     puf: Annotated[Path, typer.Argument(help="PUF file (.dat, .csv, .parquet, .sas7bdat, .dta).")],
     layout: LayoutOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
-    """Check a PUF against the data dictionary; exit 0 when usable, 3 (bad input) when not."""
-    with reported_errors():
+    """Check a PUF against the data dictionary; exit 0 when usable, 3 (bad input) when not.
+
+    With -q only the error issues are printed (the exit code says whether the file is usable).
+    """
+    output = configure(quiet, verbose)
+    with reported_errors(), output.step(f"validating {puf.name}"):
         report = validate_puf(puf, layout=layout)
     console = Console(soft_wrap=True)
+    if output.quiet:
+        for issue in report.issues:
+            if issue.severity == "error":
+                typer.echo(f"error: {issue.message}", err=True)
+        if not report.ok:
+            raise typer.Exit(code=ExitCode.INPUT)
+        return
     years = f"{report.year_min}-{report.year_max}" if report.year_min is not None else "n/a"
     layout_text = f", layout {report.layout}" if report.layout else ""
     console.print(
@@ -84,14 +98,16 @@ def convert(
             "instead of stopping.",
         ),
     ] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Stream a PUF to Parquet with dictionary types, in bounded memory."""
-    console = Console(stderr=True)
+    output = configure(quiet, verbose)
     with reported_errors(), interrupt_on_signals():
         target = prepare_output_file(out, inputs=[("PUF", puf), ("--layout", layout)])
-        with console.status(f"converting {puf.name} -> {out.name}"), staged_file(target) as tmp:
+        with output.step(f"converting {puf.name} -> {out.name}"), staged_file(target) as tmp:
             convert_puf(puf, tmp, layout=layout, invalid="keep" if keep_invalid else "raise")
-    typer.echo(f"wrote {out}")
+    output.echo(f"wrote {out}")
 
 
 def register(app: typer.Typer) -> None:

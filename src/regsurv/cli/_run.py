@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from regsurv.cli._console import QuietOption, VerboseOption, configure
 from regsurv.cli._errors import reported_errors, warn
 from regsurv.errors import ExitCode
 from regsurv.pipeline.outputs import interrupt_on_signals
@@ -88,25 +89,16 @@ def run(
             "imputations on that cluster (needs regsurv[dask])."
         ),
     ] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
+    output = configure(quiet, verbose)
     with (
         reported_errors(),
         interrupt_on_signals(),
         parallel_backend(workers, scheduler) as n_jobs,
-        Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True
-        ) as progress,
+        output.steps() as steps,
     ):
-        task = progress.add_task("starting", total=None)
-
-        def on_step(name: str) -> None:
-            progress.update(task, description=f"{name}", advance=1)
-
-        def on_progress(name: str, done: int, total: int) -> None:
-            progress.update(task, description=f"{name} ({done}/{total})")
-
         results = run_study(
             study=study,
             data=data,
@@ -117,8 +109,8 @@ def run(
             force=force,
             strict=strict,
             only=[name.strip() for name in only.split(",") if name.strip()] if only else None,
-            on_step=on_step,
-            on_progress=on_progress,
+            on_step=steps.start,
+            on_progress=steps.advance,
             n_jobs=n_jobs,
         )
     for note in results.notes:
@@ -126,7 +118,7 @@ def run(
     n = results.cohort.height
     label = " (SYNTHETIC DATA)" if results.source.synthetic else ""
     shown = Suppressor(results.suppress_below).count(n)
-    typer.echo(f"{shown} patients in the cohort{label}; report: {out / 'report.html'}")
+    output.echo(f"{shown} patients in the cohort{label}; report: {out / 'report.html'}")
     for step, message in results.errors.items():
         warn(f"{step} section not computed: {Suppressor(results.suppress_below).text(message)}")
     if strict and results.errors:

@@ -9,14 +9,21 @@ import typer
 from rich.console import Console
 
 from regsurv import synth
+from regsurv.cli._console import Output, QuietOption, VerboseOption, configure
 from regsurv.cli._errors import fail, reported_errors
 from regsurv.errors import ExitCode
 from regsurv.pipeline.outputs import interrupt_on_signals, prepare_output_file
 
 
-def _print_check(report: synth.SynthCheck) -> None:
-    """One line per published figure: target, generated, tolerance, status, basis, name."""
+def _print_check(report: synth.SynthCheck, output: Output) -> None:
+    """One line per published figure: target, generated, tolerance, status, basis, name
+    (with -q only the missed ones)."""
     console = Console(soft_wrap=True, highlight=False)
+    if output.quiet:
+        for c in report.checks:
+            if not c.ok:
+                typer.echo(f"error: missed {c.name}: {c.generated:.6g} vs {c.target:.6g}", err=True)
+        return
     console.print(f"{'target':>10} {'generated':>10} {'tolerance':>12} {'':6} {'basis':<24} figure")
     for c in report.checks:
         status = ("ok" if c.ok else "MISSED") if c.checked else "-"
@@ -52,9 +59,12 @@ def synth_command(
             "the generated one; exit 1 if one is missed.",
         ),
     ] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Write a synthetic NCDB PUF 2014 soft-tissue-sarcoma file (not real data) calibrated to
     Abugideiri et al. 2022; a README line beside it says it is synthetic."""
+    output = configure(quiet, verbose)
     if format not in synth.FORMATS:
         fail(f"--format must be one of {', '.join(synth.FORMATS)}, got {format!r}", ExitCode.USAGE)
     if out is None and not check:
@@ -62,11 +72,15 @@ def synth_command(
     with reported_errors(), interrupt_on_signals():
         if out is not None:
             prepare_output_file(synth.synthetic_path(out))
-            path = synth.write_synthetic_puf(out, rows=rows, seed=seed, format=format)
-            Console().print(f"wrote {path} ({rows:,} rows, seed {seed})", highlight=False)
+            with output.step(f"writing {rows:,} rows", total=rows) as done:
+                path = synth.write_synthetic_puf(
+                    out, rows=rows, seed=seed, format=format, on_rows=done
+                )
+            output.echo(f"wrote {path} ({rows:,} rows, seed {seed})")
         if check:
-            report = synth.check_synthetic_puf(synth.synthetic_puf(rows, seed=seed))
-            _print_check(report)
+            with output.step(f"checking {rows:,} rows against the published figures"):
+                report = synth.check_synthetic_puf(synth.synthetic_puf(rows, seed=seed))
+            _print_check(report, output)
             if not report.ok:
                 raise typer.Exit(code=ExitCode.CHECK_FAILED)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.cohort._conditions import ConditionCompiler, group_expr
 from regsurv.cohort._dictionary import get_dictionary
@@ -40,7 +41,7 @@ class FlowStep:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class CohortFlow:
+class CohortFlow(HtmlDisplay):
     """Counts of the inclusion flow: the start, then one step per criterion."""
 
     n_start: int

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.describe import _tests
 from regsurv.describe.smd import GroupMoments, group_moments, indicator_moments, summarize_smd
@@ -79,7 +80,7 @@ _TEST_SCHEMA: dict[str, Any] = {
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class SummaryTable:
+class SummaryTable(HtmlDisplay):
     """A descriptive table: cell rows (`rows`) and one test/SMD row per variable (`tests`).
 
     ``n`` is a count (a sum of weights when ``weighted``); percentages are 0–100.
@@ -138,7 +139,7 @@ class SummaryTable:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class TrendTestResult:
+class TrendTestResult(HtmlDisplay):
     """Cochran–Armitage chi-square test for trend of a binary outcome over ordered levels."""
 
     variable: str

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv.io._raw import BAD_BYTES, RECORD_LENGTH, scan_raw
 from regsurv.io.dictionary import SENTINEL_KINDS, Layout, PufField, load_dictionary
 from regsurv.io.errors import PufError, non_numeric_message
@@ -46,7 +47,7 @@ class FieldCheck:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class ValidationReport:
+class ValidationReport(HtmlDisplay):
     """What `validate_puf` found. `ok` is True when the file is usable (no error issue)."""
 
     path: str

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
+from regsurv._display import HtmlDisplay
 from regsurv.cohort.spec import start_days_column
 from regsurv.pipeline.analyses import ConfType, StepContext, Ties, _Analysis
 from regsurv.survival.time_varying import DAYS_PER_MONTH
@@ -117,7 +118,7 @@ class LandmarkSpec(_TimeAnalysis):
 
 
 @dataclass(frozen=True, slots=True)
-class TimeFlow:
+class TimeFlow(HtmlDisplay):
     """Patients of the cohort left out of a time analysis, step by step (first failed step).
 
     ``steps``: (id, label, n_excluded); ``n_input`` the cohort, ``n_final`` the patients

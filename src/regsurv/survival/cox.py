@@ -10,6 +10,7 @@ Kernels live in ``_cox.py`` (fit), ``_zph.py`` and ``_cox_concordance.py``.
 
 from __future__ import annotations
 
+import warnings as _warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse, stats
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.survival import _cox
 from regsurv.survival._cox_concordance import concordance_counts
@@ -44,7 +46,7 @@ class _CoxModel:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class CoxTestTable:
+class CoxTestTable(HtmlDisplay):
     """Per-term chi-square tests (type-3 Wald/LR, or cox.zph with a GLOBAL row)."""
 
     terms: tuple[str, ...]
@@ -74,7 +76,7 @@ class CoxTestTable:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class CoxResult:
+class CoxResult(HtmlDisplay):
     """A fitted Cox model (``coxph``). Coefficients are log hazard ratios, NaN when aliased.
 
     ``var`` is the variance used for inference (the robust sandwich when ``robust``),
@@ -300,7 +302,7 @@ class CoxResult:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class PredictedSurvival:
+class PredictedSurvival(HtmlDisplay):
     """Predicted survival curves of a Cox model, one column per newdata row (arrays are
     (times, rows)); as `SurvivalCurve`, ``std_error`` is the SE of S and ``std_error_log`` the
     SE of the cumulative hazard (R's ``survfit.coxph`` std.err)."""
@@ -355,7 +357,7 @@ class PredictedSurvival:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class AdjustedSurvival:
+class AdjustedSurvival(HtmlDisplay):
     """Direct-adjusted (g-formula) survival curves: ``estimate[:, k]`` for ``groups[k]``."""
 
     time: np.ndarray
@@ -508,11 +510,11 @@ def _validated_arrays(
         if not w_s.dtype.is_numeric():
             raise TypeError(f"weights column {weights!r} must be numeric, got {w_s.dtype}")
         w = w_s.cast(pl.Float64).to_numpy()
-        bad = ~np.isfinite(w) | (w <= 0)
+        bad = ~np.isfinite(w) | (w < 0)
         if bad.any():
             raise ValueError(
                 f"weights column {weights!r} has {int(bad.sum())} of {n} rows that are NaN, "
-                f"infinite, zero or negative (first: {w[bad][0]!r}); case weights must be > 0"
+                f"infinite or negative (first: {w[bad][0]!r}); case weights must be >= 0"
             )
     return t, e, w
 
@@ -539,6 +541,9 @@ def cox_ph(
     String/Categorical/Enum covariates are dummy-coded against a reference level (first Enum
     level or first sorted value; ``reference={"col": "level"}``); terms are ``"col:level"``.
     Rows with a null in any used column are dropped and counted in ``n_dropped`` (na.omit).
+    Case weights must be finite and >= 0; rows of weight 0 (e.g. unmatched rows) add nothing
+    to the likelihood, so they are dropped with a warning naming their count (same fit as
+    without them; not counted in ``n_dropped`` or ``n_obs``).
     ``robust=None`` gives the robust (infinitesimal-jackknife) variance when a cluster is given
     or the case weights are not integers (IPTW); V = I⁻¹ (Σ_c (Σ_{i∈c} w_i U_i)^{⊗2}) I⁻¹.
 
@@ -597,6 +602,12 @@ def cox_ph(
     n_dropped = n_input - frame.height
     if frame.height == 0:
         raise ValueError(f"no complete rows: all {n_input} rows have a missing value in {used}")
+    notes: list[str] = []
+    if weights is not None and frame.schema[weights].is_numeric():
+        frame, zero_note = _drop_zero_weights(frame, weights)
+        if zero_note:
+            notes.append(zero_note)
+            _warnings.warn(zero_note, UserWarning, stacklevel=2)
     t0 = None
     if start is None:
         t, e, w = _validated_arrays(frame, time, event, weights)
@@ -620,7 +631,7 @@ def cox_ph(
     data_ = _cox.prepare(t, e, x, w, stratum, ties, start=t0, overwrite_x=True)
     n_events = float(e.sum())
     p = x.shape[1]
-    warnings: list[str] = []
+    warnings: list[str] = list(notes)
     if n_events == 0:
         warnings.append("no events: the coefficients are not estimable")
         nan = np.full(p, np.nan)
@@ -691,6 +702,25 @@ def cox_ph(
         fit.loglik_initial, fit.loglik_final, tests, frame.height, n_events, n_dropped,
         fit.iterations, fit.converged, tuple(warnings), _model=model,
     )  # fmt: skip
+
+
+def _drop_zero_weights(frame: pl.DataFrame, weights: str) -> tuple[pl.DataFrame, str]:
+    """Rows with case weight exactly 0 removed, and the note naming their count ("" if none).
+
+    A zero-weight row adds nothing to the partial likelihood, its score or information, so
+    the fit equals the fit without it; dropping it also keeps it out of ``n_obs``, the design
+    (levels seen only there) and the robust variance."""
+    zero = frame.get_column(weights).cast(pl.Float64) == 0
+    n_zero = int(zero.sum())
+    if n_zero == 0:
+        return frame, ""
+    if n_zero == frame.height:
+        raise ValueError(f"weights column {weights!r}: all {n_zero} complete rows have weight 0")
+    note = (
+        f"weights column {weights!r}: {n_zero} of {frame.height} rows with weight 0 dropped "
+        "(they do not enter the fit)"
+    )
+    return frame.filter(~zero), note
 
 
 def _sum_by(values: np.ndarray, groups: np.ndarray) -> np.ndarray:

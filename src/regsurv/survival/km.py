@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv.survival._km import (
     aggregate_cells,
     conf_band,
@@ -64,7 +65,7 @@ def _floats(values: Any) -> list[float | str | None]:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class SurvivalCurve:
+class SurvivalCurve(HtmlDisplay):
     """Kaplan–Meier estimate of one group, one row per distinct time (event or censoring).
 
     Two scales, one name each, everywhere (fields, frames, ``at``): ``std_error`` is the SE of
@@ -206,7 +207,7 @@ class SurvivalCurve:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class SurvivalCurves:
+class SurvivalCurves(HtmlDisplay):
     """Kaplan–Meier curves, one per group level (``curves``: level label -> curve)."""
 
     curves: dict[str, SurvivalCurve]

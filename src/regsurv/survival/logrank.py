@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import chi2, norm
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 from regsurv.survival._logrank import (
     group_cells,
@@ -48,7 +49,7 @@ def _jsonable(values: Any) -> Any:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class LogrankResult:
+class LogrankResult(HtmlDisplay):
     """K-group log-rank test: per-group n, observed, expected, the variance matrix of O - E.
 
     Unweighted: R ``survdiff`` (``variance`` is survdiff's ``var``). Weighted: the design-based
@@ -261,7 +262,7 @@ def adjust_p_values(p_values: np.ndarray, method: str) -> np.ndarray:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class PairwiseLogrankResult:
+class PairwiseLogrankResult(HtmlDisplay):
     """Log-rank tests for every pair of groups, with adjusted p-values."""
 
     group1: tuple[str, ...]

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from regsurv._display import HtmlDisplay
 from regsurv.survival._survdata import prepare_survival_data
 from regsurv.survival.km import SurvivalCurve, kaplan_meier
 
@@ -53,7 +54,7 @@ def _json(values: Any) -> list[Any]:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class RMSTResult:
+class RMSTResult(HtmlDisplay):
     """RMST per group up to ``tau`` and contrasts with the reference group (`rmst` builds it)."""
 
     groups: tuple[str, ...]

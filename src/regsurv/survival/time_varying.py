@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv._frames import to_polars
 
 DAYS_PER_MONTH = 30.4375
@@ -39,7 +40,7 @@ class TreatmentCounts:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class TreatmentSplit:
+class TreatmentSplit(HtmlDisplay):
     """(tstart, tstop] rows of `split_at_treatment` and the accounting of every input row.
 
     ``data`` has one row per subject and interval: the id, ``tstart``, ``tstop``, the event
@@ -88,7 +89,7 @@ class TreatmentSplit:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class LandmarkData:
+class LandmarkData(HtmlDisplay):
     """Landmark cohort at ``at`` (`landmark`) and the flow of who was left out and why.
 
     ``data``: the input rows still under follow-up after ``at`` (time > at), the time column

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from regsurv._display import HtmlDisplay
 from regsurv.studies import load_targets
 from regsurv.synth.truth import HAZARD_COVARIATES
 
@@ -69,7 +70,7 @@ class TargetCheck:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class SynthCheck:
+class SynthCheck(HtmlDisplay):
     """All comparisons; `ok` when every checked figure is within its tolerance."""
 
     n_obs: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
@@ -88,8 +88,12 @@ def write_synthetic_puf(
     seed: int = 0,
     format: Format = "dat",
     chunk_rows: int = CHUNK_ROWS,
+    on_rows: Callable[[int], None] | None = None,
 ) -> Path:
     """Write a synthetic PUF through `regsurv.io.write_puf`, chunk by chunk (bounded memory).
+
+    ``on_rows(n)``, when given, is called after each chunk with the number of rows written so
+    far (a progress bar).
 
     ``dat``: fixed width (PUF 2013/2014 layout) plus the SAS load program ``<stem>.sas``; ``csv``
     and ``parquet`` as `write_puf` writes them. The file name always contains "synthetic" (added
@@ -102,7 +106,7 @@ def write_synthetic_puf(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     out = synthetic_path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    chunks = iter_chunks(rows, seed, chunk_rows=chunk_rows)
+    chunks = _counted(iter_chunks(rows, seed, chunk_rows=chunk_rows), on_rows)
     with tempfile.TemporaryDirectory(prefix=".synth-", dir=out.parent) as tmp_name:
         tmp = Path(tmp_name)
         staged = tmp / out.name
@@ -126,6 +130,18 @@ def write_synthetic_puf(
         staged.replace(out)
     readme_path(out).write_text(_readme_line(out, rows, seed) + "\n", encoding="utf-8")
     return out
+
+
+def _counted(
+    chunks: Iterator[pl.DataFrame], on_rows: Callable[[int], None] | None
+) -> Iterator[pl.DataFrame]:
+    """`chunks` unchanged, reporting the running row count after each one is consumed."""
+    done = 0
+    for chunk in chunks:
+        yield chunk
+        done += chunk.height
+        if on_rows is not None:
+            on_rows(done)
 
 
 def _append(sink, part: Path, *, skip_header: bool) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from regsurv._display import HtmlDisplay
 from regsurv.cohort import reference_levels
 from regsurv.synth._generate import model
 from regsurv.synth._parameters import GROUPS, class_counts, load_parameters
@@ -16,7 +17,7 @@ from regsurv.synth._survival import cumulative_hazard
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class TrueParameters:
+class TrueParameters(HtmlDisplay):
     """The survival model and population sizes of the synthetic PUF.
 
     Hazard h(t | x) = h0(t) exp(sum_k beta_k x_k) with t in years, h0 piecewise constant
