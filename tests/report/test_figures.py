@@ -144,3 +144,45 @@ def test_love_plot_several_adjustments_signed_and_labelled():
     three = balance_table(_fit_data(), treatment="arm", covariates=["age"])
     with pytest.raises(ValueError, match="signed SMD needs one comparison"):
         LovePlotDisplay(balance=three, signed=True).plot()
+
+
+def _km_figure():
+    km = kaplan_meier(DATA, time="time", event="event", group="arm")
+    return KaplanMeierDisplay(curves=km.to_frame(), at_risk=km.at([0, 2, 4])).plot().figure_
+
+
+def _digests(folder):
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_figure_batch_writes_the_same_files_as_in_place(tmp_path):
+    """Worker processes write byte-identical PNG, SVG and PDF (SVG ids salted: every run)."""
+    from regsurv.report.figures import FigureBatch, save_figure
+
+    save_figure(_km_figure(), tmp_path / "inline", "km")
+    save_figure(_km_figure(), tmp_path / "again", "km")
+    with FigureBatch(workers=2) as batch:
+        assert batch.parallel
+        paths = save_figure(_km_figure(), tmp_path / "batch", "km")
+        save_figure(_km_figure(), tmp_path / "batch", "km2", ("png",))
+    assert all(p.is_file() for p in paths)
+    inline = _digests(tmp_path / "inline")
+    assert inline == _digests(tmp_path / "again")
+    batch = _digests(tmp_path / "batch")
+    assert {k: v for k, v in batch.items() if k.startswith("km.")} == inline
+    assert batch["km2.png"] == inline["km.png"]
+
+
+def test_figure_batch_raises_a_workers_error_and_one_worker_writes_in_place(tmp_path):
+    from regsurv.report.figures import FigureBatch, save_figure
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError), FigureBatch(workers=2):
+        save_figure(_km_figure(), blocker / "under_a_file", "km")
+    with FigureBatch(workers=1) as batch:
+        assert not batch.parallel
+        (path,) = save_figure(_km_figure(), tmp_path / "one", "km", ("svg",))
+        assert path.is_file()  # written before the block ends

@@ -266,11 +266,21 @@ def test_missing_puf_is_a_one_line_error(tmp_path):
 
 @pytest.fixture
 def no_network(monkeypatch):
+    """Refuse every connection but local IPC (the figure workers' Unix sockets)."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("regsurv tried to open a network connection")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    def local_only(real):
+        def connect(sock, address, *args, **kwargs):
+            if sock.family != socket.AF_UNIX:
+                refuse()
+            return real(sock, address, *args, **kwargs)
+
+        return connect
+
+    monkeypatch.setattr(socket.socket, "connect", local_only(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", local_only(socket.socket.connect_ex))
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
 

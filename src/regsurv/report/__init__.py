@@ -11,7 +11,7 @@ from typing import Any
 from regsurv.report.build import RENDERERS, build_document, count_hooks
 from regsurv.report.document import Document
 from regsurv.report.docx import write_docx
-from regsurv.report.figures import KaplanMeierDisplay
+from regsurv.report.figures import FigureBatch, KaplanMeierDisplay
 from regsurv.report.forest_plot import ForestPlotDisplay
 from regsurv.report.format import Suppressor
 from regsurv.report.html import render_html, write_html
@@ -50,14 +50,17 @@ def write_report(results: Any, out_dir: Path, *, targets: dict[str, Any] | None 
     figures = out_dir / "figures"
     tables = out_dir / "tables"
     tables.mkdir(parents=True, exist_ok=True)
-    doc = build_document(results, figures, targets=targets, suppressor=suppressor)
-    for table in doc.tables():
-        if table.tidy is not None:
-            suppressor.frame(table.tidy).write_csv(tables / f"{table.key}.csv")
-    write_html(doc, out_dir / "report.html")
+    with FigureBatch():  # figures are written by worker processes meanwhile
+        doc = build_document(results, figures, targets=targets, suppressor=suppressor)
+        for table in doc.tables():
+            if table.tidy is not None:
+                suppressor.frame(table.tidy).write_csv(tables / f"{table.key}.csv")
+        (out_dir / "results.json").write_text(
+            results_to_json(
+                results, suppressor, {kind: r.to_json for kind, r in RENDERERS.items()}
+            ),
+            encoding="utf-8",
+        )
+    write_html(doc, out_dir / "report.html")  # both embed the PNG figures
     write_docx(doc, out_dir / "report.docx")
-    (out_dir / "results.json").write_text(
-        results_to_json(results, suppressor, {kind: r.to_json for kind, r in RENDERERS.items()}),
-        encoding="utf-8",
-    )
     return doc

@@ -90,6 +90,11 @@ def forest_rows(
     return pl.DataFrame(rows, schema=_ROW_SCHEMA)
 
 
+def _tick_label(value: float, _position: int) -> str:
+    """A hazard-ratio tick as written (0.25, 1, 4): module level, so figures pickle."""
+    return f"{value:g}"
+
+
 def _log_ticks(ax: Any, xlim: tuple[float, float]) -> None:
     """Round hazard ratios as ticks on the log axis (0.25, 0.5, 1, 2, 4, ...), no minor ones."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
@@ -99,7 +104,7 @@ def _log_ticks(ax: Any, xlim: tuple[float, float]) -> None:
     if len(ticks) > 7:
         ticks = [t for t in ticks if t in (0.01, 0.1, 0.25, 0.5, 1, 2, 4, 10, 100)]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(_tick_label))
     ax.xaxis.set_minor_locator(NullLocator())
 
 
