@@ -78,19 +78,28 @@ def design_terms(
     return terms
 
 
+#: Rows per block when filling the design matrix (a 16k x 30 block of doubles is ~4 MB).
+DESIGN_BLOCK_ROWS = 16_384
+
+
 def design_matrix(frame: pl.DataFrame, terms: Sequence[DesignTerm]) -> np.ndarray:
-    """Model matrix (n, p) of ``terms`` on ``frame`` (no intercept; rows must have no nulls)."""
-    p = sum(len(term.names) for term in terms)
-    out = np.empty((frame.height, p))
-    col = 0
+    """Model matrix (n, p) of ``terms`` on ``frame`` (no intercept; rows must have no nulls).
+
+    Row-major, filled by blocks of rows so that each column's strided writes stay in cache
+    (column by column over the whole matrix they cost 4x more at 1M x 30).
+    """
+    columns: list[tuple[np.ndarray, str | None]] = []  # (values, None) or (codes, a level)
     for term in terms:
         series = frame.get_column(term.column)
         if term.kind == "numeric":
-            out[:, col] = series.cast(pl.Float64).to_numpy()
-            col += 1
+            columns.append((series.cast(pl.Float64).to_numpy(), None))
         else:
             codes = series.cast(pl.String).to_numpy()
-            for level in term.levels[1:]:
-                out[:, col] = codes == level
-                col += 1
+            columns.extend((codes, level) for level in term.levels[1:])
+    out = np.empty((frame.height, len(columns)))
+    for first in range(0, frame.height, DESIGN_BLOCK_ROWS):
+        block = out[first : first + DESIGN_BLOCK_ROWS]
+        rows = slice(first, first + len(block))
+        for col, (values, level) in enumerate(columns):
+            block[:, col] = values[rows] if level is None else values[rows] == level
     return out
