@@ -218,3 +218,23 @@ def test_zero_weights_are_dropped_with_a_warning_and_equal_removing_the_rows(
     everyone = frame.with_columns(pl.lit(0.0).alias("w"))
     with pytest.raises(ValueError, match=r"all .* rows have weight 0"):
         cox_ph(everyone, **args)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("strata", [False, True])
+def test_score_residual_moments_equal_the_residuals_sums(ties, strata):
+    """The robust variance's Σ U and Σ U U' without the n x p residuals equal the sums of
+    `score_residuals` (weights, tied times, strata)."""
+    rng = np.random.default_rng(3)
+    n, p = 2_000, 4
+    x = rng.normal(size=(n, p))
+    time = np.floor(rng.exponential(8, size=n))
+    event = rng.integers(0, 2, n)
+    weight = rng.uniform(0.5, 2.0, n)
+    stratum = rng.integers(0, 3, n) if strata else np.zeros(n, dtype=int)
+    data = _cox.prepare(time, event, x, weight, stratum, ties)
+    state = _cox.evaluate(data, rng.normal(scale=0.2, size=p))
+    resid = _cox.score_residuals(data, state)
+    total, gram = _cox.score_residual_moments(data, state)
+    np.testing.assert_allclose(total, resid.sum(axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gram, resid.T @ resid, rtol=1e-12, atol=1e-10)

@@ -358,14 +358,16 @@ def _weighted_gram(x: np.ndarray, root_weight: np.ndarray) -> np.ndarray:
     return np.triu(gram) + np.triu(gram, 1).T
 
 
-def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
-    """Weighted score residuals w_i U_i (input row order), R's residuals(type="score") × w.
+@dataclass(frozen=True, slots=True)
+class _ScoreTerms:
+    """U_i = α_i x_i + Σ_j v_ij Z_j[g_i] (rows in sorted order; see `score_residuals`)."""
 
-    U_i = α_i x_i − δ_i x̄̄_g + r_i M_g − δ_i r_i Ma_g with α_i = δ_i − r_i H_g + δ_i r_i Ha_g;
-    H, M the cumulative Σ h_k, Σ h_k x̄_k over tie terms up to the row's time (h_k = m/D_k)
-    and Ha, Ma the own-group Σ a_k h_k, Σ a_k h_k x̄_k (Efron's down-weighting of the deaths).
-    The group part is one sparse (n × 3G) product, so only the n × p result is allocated.
-    """
+    alpha: np.ndarray  # α_i × w_i
+    coefs: tuple[np.ndarray, np.ndarray, np.ndarray]  # −w δ, w r, −w δ r
+    tables: tuple[np.ndarray, np.ndarray, np.ndarray]  # x̄̄_g, M_g (cumulative), Ma_g (G × p)
+
+
+def _score_terms(data: CoxData, state: CoxState) -> _ScoreTerms:
     m, a, den = data.term_m, data.term_a, state.denom
     h = m / den
     A = _group_sums(data, h)
@@ -392,21 +394,81 @@ def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
     r, w = state.risk, data.weight
     delta = data.event.astype(float)
     alpha = w * (delta - r * cum_h + delta * r * ha_all[g])
-    n = len(r)
-    columns = np.concatenate([g, g + n_groups, g + 2 * n_groups])
-    values = np.concatenate([-w * delta, w * r, -w * delta * r])
-    rows = np.tile(data.order, 3)
+    return _ScoreTerms(alpha, (-w * delta, w * r, -w * delta * r), (xbar_all, cum_m, ma_all))
+
+
+def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
+    """Weighted score residuals w_i U_i (input row order), R's residuals(type="score") × w.
+
+    U_i = α_i x_i − δ_i x̄̄_g + r_i M_g − δ_i r_i Ma_g with α_i = δ_i − r_i H_g + δ_i r_i Ha_g;
+    H, M the cumulative Σ h_k, Σ h_k x̄_k over tie terms up to the row's time (h_k = m/D_k)
+    and Ha, Ma the own-group Σ a_k h_k, Σ a_k h_k x̄_k (Efron's down-weighting of the deaths).
+    The group part is gathered by blocks of rows, so only the n × p result is allocated.
+    """
+    terms = _score_terms(data, state)
+    n, p = data.x.shape
+    g, n_groups = data.group_of_row, len(data.group_start)
+    alpha_input = np.empty_like(terms.alpha)
+    alpha_input[data.order] = terms.alpha
     if data.entry_group is not None:  # M at the start is subtracted (counting process)
         entered = np.flatnonzero(data.entry_group >= 0)
+        columns = np.concatenate([g, g + n_groups, g + 2 * n_groups])
         columns = np.concatenate([columns, data.entry_group[entered] + n_groups])
-        values = np.concatenate([values, -(w * r)[entered]])
-        rows = np.concatenate([rows, data.order[entered]])
-    coupling = sparse.csr_matrix((values, (rows, columns)), shape=(n, 3 * n_groups))
-    resid = np.asarray(coupling @ np.vstack([xbar_all, cum_m, ma_all]))
-    alpha_input = np.empty_like(alpha)
-    alpha_input[data.order] = alpha
-    resid += data.x * alpha_input[:, None]
+        values = np.concatenate([*terms.coefs, -terms.coefs[1][entered]])
+        rows = np.concatenate([np.tile(data.order, 3), data.order[entered]])
+        coupling = sparse.csr_matrix((values, (rows, columns)), shape=(n, 3 * n_groups))
+        resid = np.asarray(coupling @ np.vstack(terms.tables))
+        for block in _blocks(n):  # resid += α x (no n × p temporary)
+            resid[block] += data.x[block] * alpha_input[block, None]
+        return resid
+    sorted_position = np.empty(n, dtype=np.int64)
+    sorted_position[data.order] = np.arange(n)
+    group = g[sorted_position]
+    coefs = [c[sorted_position] for c in terms.coefs]
+    resid = np.empty((n, p))
+    for block in _blocks(n):
+        gb = group[block]
+        out = resid[block]
+        table0, table1, table2 = terms.tables
+        np.multiply(table0[gb], coefs[0][block, None], out=out)
+        out += table1[gb] * coefs[1][block, None]
+        out += table2[gb] * coefs[2][block, None]
+        out += data.x[block] * alpha_input[block, None]
     return resid
+
+
+def score_residual_moments(data: CoxData, state: CoxState) -> tuple[np.ndarray, np.ndarray]:
+    """Σ_i w_i U_i and Σ_i (w_i U_i)(w_i U_i)' of the weighted score residuals without the
+    n × p residuals (right-censored data; what the robust variance of uncorrelated rows needs).
+
+    With U_i = α_i x_i + Σ_j v_ij Z_j[g_i]: Σ U U' = X' diag(α²) X + Σ_j (P_j' Z_j + Z_j' P_j)
+    + Σ_jk Z_j' diag(c_jk) Z_k, P_j = Σ_{i in g} α_i v_ij x_i and c_jk = Σ_{i in g} v_ij v_ik
+    per group g (sums of products, so they equal the residuals' own sums up to rounding).
+    """
+    if data.entry_group is not None:
+        raise ValueError("score_residual_moments is for right-censored data (no start times)")
+    terms = _score_terms(data, state)
+    x, starts, n = data.x, data.group_start, len(terms.alpha)
+    alpha_input = np.empty_like(terms.alpha)
+    alpha_input[data.order] = terms.alpha
+    gram = _weighted_gram(x, np.abs(alpha_input))
+    total = alpha_input @ x
+    for v, z in zip(terms.coefs, terms.tables, strict=True):
+        p_j = _segment_matmul(terms.alpha * v, starts, x, rows=data.order)
+        cross = p_j.T @ z
+        gram += cross + cross.T
+        total += _segment_sum(v, starts, n) @ z
+    for j, (v_j, z_j) in enumerate(zip(terms.coefs, terms.tables, strict=True)):
+        for k in range(j, 3):
+            c = _segment_sum(v_j * terms.coefs[k], starts, n)
+            block = z_j.T @ (terms.tables[k] * c[:, None])
+            gram += block if k == j else block + block.T
+    return total, gram
+
+
+def _blocks(n: int) -> list[slice]:
+    """Consecutive row slices of `GRAM_BLOCK_ROWS` rows covering ``0..n``."""
+    return [slice(first, min(first + GRAM_BLOCK_ROWS, n)) for first in range(0, n, GRAM_BLOCK_ROWS)]
 
 
 def cholesky_keep(matrix: np.ndarray, toler: float = TOLER_CHOL) -> np.ndarray:

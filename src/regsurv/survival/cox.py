@@ -666,14 +666,11 @@ def cox_ph(
         "score": _chi2_test(fit.score_test, df),
     }
     if robust:
-        weighted = _cox.score_residuals(data_, fit.state) / data_.scale
-        weighted0 = _cox.score_residuals(data_, _cox.evaluate(data_, np.zeros(p))) / data_.scale
-        if cluster_codes is not None:
-            weighted = _sum_by(weighted, cluster_codes)
-            weighted0 = _sum_by(weighted0, cluster_codes)
-        var = naive_var @ (weighted.T @ weighted) @ naive_var
-        u0 = weighted0.sum(axis=0)
-        g0 = weighted0.T @ weighted0
+        (_, meat), (u0, g0) = (
+            _score_moments(data_, state, cluster_codes)
+            for state in (fit.state, _cox.evaluate(data_, np.zeros(p)))
+        )
+        var = naive_var @ meat @ naive_var
         keep0 = _cox.cholesky_keep(g0)
         tests["robust_score"] = _chi2_test(float(u0 @ _cox.solve_kept(g0, u0, keep0)), df)
         robust_se = np.where(keep, np.sqrt(np.diag(var)), np.nan)
@@ -702,6 +699,22 @@ def cox_ph(
         fit.loglik_initial, fit.loglik_final, tests, frame.height, n_events, n_dropped,
         fit.iterations, fit.converged, tuple(warnings), _model=model,
     )  # fmt: skip
+
+
+def _score_moments(
+    data: Any, state: Any, cluster_codes: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Σ U and Σ U U' of the weighted score residuals on the original scale of X, summed
+    within clusters first when there are clusters (robust variance and robust score test)."""
+    outer_scale = np.outer(data.scale, data.scale)
+    if cluster_codes is None and data.entry_group is None:  # no n × p residuals needed
+        total, gram = _cox.score_residual_moments(data, state)
+        return total / data.scale, gram / outer_scale
+    weighted = _cox.score_residuals(data, state)
+    weighted /= data.scale
+    if cluster_codes is not None:
+        weighted = _sum_by(weighted, cluster_codes)
+    return weighted.sum(axis=0), weighted.T @ weighted
 
 
 def _drop_zero_weights(frame: pl.DataFrame, weights: str) -> tuple[pl.DataFrame, str]:
