@@ -830,20 +830,31 @@ def _levels_or_null(values: np.ndarray, levels: tuple[str, ...], known=None) -> 
     return pl.Series(labels).replace("", None)
 
 
+def _packed(values: np.ndarray) -> np.ndarray:
+    """Each (ASCII, at most 8 characters) code of a numpy unicode array as one unsigned integer,
+    its characters as bytes, first character in the lowest byte (cheap to sort and compare)."""
+    width = values.dtype.itemsize // 4
+    chars = values.view(np.uint32).astype(np.uint8)
+    if width in (1, 2, 4, 8):
+        return chars.view(f"<u{width}")
+    padded = np.zeros((values.size, 8), dtype=np.uint8)
+    padded[:, :width] = chars.reshape(-1, width)
+    return padded.reshape(-1).view("<u8")
+
+
+def _words(keys: np.ndarray, width: int) -> list[str]:
+    """The codes packed by `_packed` (trailing NULs dropped)."""
+    raw = keys.view(np.uint8).reshape(keys.size, -1)[:, :width]
+    return [bytes(code).rstrip(b"\x00").decode("ascii") for code in raw]
+
+
 def _string_series(name: str, values: np.ndarray) -> pl.Series:
     """A polars String column from a numpy unicode array ("" -> null), through its few uniques."""
     width = values.dtype.itemsize // 4
     if width > 8:
         raise ValueError(f"{name}: codes wider than 8 characters are built in polars")
-    # Pack the (ASCII) characters of each code into one integer: sorting integers is cheap.
-    chars = values.view(np.uint32).reshape(-1, width).astype(np.int64)
-    keys = (chars << (8 * np.arange(width, dtype=np.int64))).sum(axis=1)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    words = [
-        "".join(chr((int(k) >> (8 * i)) & 0xFF) for i in range(width)).rstrip("\x00")
-        for k in unique
-    ]
-    vocabulary = pl.Series(name, [w or None for w in words], dtype=pl.String)
+    unique, inverse = np.unique(_packed(values), return_inverse=True)
+    vocabulary = pl.Series(name, [w or None for w in _words(unique, width)], dtype=pl.String)
     return vocabulary.gather(inverse.astype(np.uint32))
 
 
