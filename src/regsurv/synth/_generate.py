@@ -151,9 +151,14 @@ def _lookup(mapping: dict, keys: np.ndarray) -> np.ndarray:
 
 
 def _zfill(values: np.ndarray, width: int) -> np.ndarray:
+    """Integers as text, zero-padded to `width` (``np.char.zfill`` of their decimal text)."""
     if values.size == 0:
         return np.empty(0, dtype=f"<U{width}")
-    return np.char.zfill(values.astype(str), width)
+    if values.min() < 0 or values.max() >= 10**width:  # signs and longer numbers: numpy's way
+        return np.char.zfill(values.astype(str), width)
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (values[:, None] // powers) % 10 + ord("0")
+    return np.ascontiguousarray(digits, dtype=np.uint32).view(f"<U{width}").reshape(-1)
 
 
 def _draw_codes(rng: np.random.Generator, dist: Categorical, n: int) -> np.ndarray:
