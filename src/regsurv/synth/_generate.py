@@ -863,9 +863,28 @@ def _string_series(name: str, values: np.ndarray) -> pl.Series:
     width = values.dtype.itemsize // 4
     if width > 8:
         raise ValueError(f"{name}: codes wider than 8 characters are built in polars")
-    unique, inverse = np.unique(_packed(values), return_inverse=True)
+    unique, inverse = _factorize(_packed(values))
     vocabulary = pl.Series(name, [w or None for w in _words(unique, width)], dtype=pl.String)
-    return vocabulary.gather(inverse.astype(np.uint32))
+    return vocabulary.gather(inverse)
+
+
+def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(unique, inverse) with ``unique[inverse] == keys``, in O(n): the distinct keys (hashed)
+    get distinct residues modulo the smallest m > 2 x their number that separates them, and a
+    table of size m maps a residue to its key's position. Sorting (``np.unique``) for many keys.
+    """
+    if keys.dtype.itemsize < 4:
+        keys = keys.astype(np.uint32)
+    unique = np.unique(keys)
+    if unique.size > 64:
+        unique, inverse = np.unique(keys, return_inverse=True)
+        return unique, inverse.astype(np.uint32)
+    m = 2 * unique.size + 1
+    while np.unique(unique % m).size < unique.size:
+        m += 1
+    table = np.zeros(m, dtype=np.uint32)
+    table[unique % m] = np.arange(unique.size, dtype=np.uint32)
+    return unique, table[keys % keys.dtype.type(m)]
 
 
 def _frame(r: _Rows, cls: np.ndarray, seed: int, truth: bool) -> pl.DataFrame:
