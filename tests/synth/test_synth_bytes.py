@@ -79,3 +79,17 @@ def test_ahead_stops_its_worker_when_the_consumer_stops():
     assert next(stream) == 0
     stream.close()
     assert len(drawn) <= 4  # the one consumed, at most depth=1 queued, one being put
+
+
+def test_failed_write_stops_the_chunk_worker(tmp_path):
+    import threading
+
+    def fail(done: int) -> None:
+        raise OSError(f"disk full after {done} rows")
+
+    with pytest.raises(OSError, match="disk full after 1000 rows"):
+        write_synthetic_puf(
+            tmp_path / "x.csv", rows=5_000, format="csv", chunk_rows=1_000, on_rows=fail
+        )
+    assert not [t for t in threading.enumerate() if t.name == "synth-chunks"]
+    assert not list(tmp_path.iterdir())  # nothing half-written left behind

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
@@ -108,8 +109,9 @@ def write_synthetic_puf(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     out = synthetic_path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    chunks = _counted(_ahead(iter_chunks(rows, seed, chunk_rows=chunk_rows)), on_rows)
-    with tempfile.TemporaryDirectory(prefix=".synth-", dir=out.parent) as tmp_name:
+    ahead = _ahead(iter_chunks(rows, seed, chunk_rows=chunk_rows))
+    chunks = _counted(ahead, on_rows)
+    with closing(ahead), tempfile.TemporaryDirectory(prefix=".synth-", dir=out.parent) as tmp_name:
         tmp = Path(tmp_name)
         staged = tmp / out.name
         if format == "parquet":
