@@ -1,7 +1,7 @@
 """Time and peak memory of the synthetic PUF generator (run by hand, never from pytest).
 
-    python benchmarks/bench_synth.py                      # 82,987 rows: frame, dat, parquet
-    python benchmarks/bench_synth.py --rows 10000000 --formats parquet dat
+    python benchmarks/bench_synth.py                      # 82,987 rows: frame, dat, csv, parquet
+    python benchmarks/bench_synth.py --rows 1000000 10000000 --formats csv   # issue 18: 10M <= 60 s
 
 Each measurement runs in a fresh subprocess so its peak RSS (getrusage ru_maxrss) is its own.
 Reports wall and CPU seconds (CPU time is the fairer figure on a loaded machine).
@@ -50,7 +50,7 @@ def measure(rows: int, seed: int, fmt: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[82_987])
-    parser.add_argument("--formats", nargs="+", default=["frame", "dat", "parquet"])
+    parser.add_argument("--formats", nargs="+", default=["frame", "dat", "csv", "parquet"])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(f"{'rows':>12} {'format':>8} {'wall s':>8} {'cpu s':>8} {'peak MB':>9} {'file MB':>9}")

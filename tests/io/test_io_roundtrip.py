@@ -332,3 +332,21 @@ def test_builtin_layouts_keep_an_exact_record_length() -> None:
     assert not layout.record_length_is_maximum
     lengths = pl.Series([410, 409, 411])
     assert layout.bad_record_length(lengths).to_list() == [False, True, True]
+
+
+def test_conform_pads_and_blanks_a_column_with_few_values(tmp_path):
+    """Code columns are checked on their distinct values; one that needs padding or blanking is
+    still conformed everywhere, and a column already conformed is kept as it is."""
+    race = ["1", "01", " 2", "", "99"] * 40
+    sex = ["1", "2"] * 100
+    path = write_puf(pl.DataFrame({"RACE": race, "SEX": sex}), tmp_path / "c.csv", format="csv")
+    back = pl.read_csv(path, infer_schema=False)
+    assert back["RACE"].to_list() == ["01", "01", "02", None, "99"] * 40
+    assert back["SEX"].to_list() == sex
+
+
+def test_conform_pads_a_column_of_mostly_distinct_values(tmp_path):
+    race = ["1", " 2", "3", "04", "", "10", "7 "]
+    path = write_puf(pl.DataFrame({"RACE": race}), tmp_path / "d.csv", format="csv")
+    back = pl.read_csv(path, infer_schema=False)
+    assert back["RACE"].to_list() == ["01", "02", "03", "04", None, "10", "07"]

@@ -198,6 +198,24 @@ def _fixed_decimals(expr: pl.Expr, decimals: int) -> pl.Expr:
     return pl.when(expr < 0).then(pl.lit("-") + text).otherwise(text)
 
 
+def _code_text(col: pl.Expr, pad: int | None) -> pl.Expr:
+    """A code field's text: stripped, blank -> null, digit codes zero-padded to `pad`."""
+    text = blank_to_null(col.cast(pl.String))
+    if pad:
+        text = pl.when(text.str.contains(r"^\d+$")).then(text.str.zfill(pad)).otherwise(text)
+    return text
+
+
+def _keeps_distinct_values(values: pl.Series, text: pl.Expr) -> bool:
+    """Whether the element-wise `text` leaves every value of `values` unchanged, checked on the
+    distinct values only (a code column has few)."""
+    distinct = values.unique()
+    if distinct.len() * 4 > values.len():  # mostly distinct: checking is no cheaper than doing
+        return False
+    done = distinct.to_frame().select(text.alias("done")).to_series()
+    return bool(distinct.eq_missing(done).all())
+
+
 def _conform(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
     """The frame with dictionary types, whatever the format written: codes as stripped strings
     with digit codes zero-padded to their code width ("1" -> "01" for RACE), integral floats in
@@ -211,13 +229,11 @@ def _conform(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
         if pf is None:
             exprs.append(col)
         elif pf.type == "code":
-            text = blank_to_null(col.cast(pl.String))
-            pad = pf.pad_width
-            if pad:
-                text = (
-                    pl.when(text.str.contains(r"^\d+$")).then(text.str.zfill(pad)).otherwise(text)
-                )
-            exprs.append(text.alias(name))
+            text = _code_text(col, pf.pad_width)
+            if dtype == pl.String and _keeps_distinct_values(frame[name], text):
+                exprs.append(col)  # already conformed: the column as it is (no new strings)
+            else:
+                exprs.append(text.alias(name))
         elif dtype == pl.String or not dtype.is_numeric():
             exprs.append(col)
         elif pf.type == "decimal":

@@ -151,23 +151,33 @@ def _lookup(mapping: dict, keys: np.ndarray) -> np.ndarray:
 
 
 def _zfill(values: np.ndarray, width: int) -> np.ndarray:
+    """Integers as text, zero-padded to `width` (``np.char.zfill`` of their decimal text)."""
     if values.size == 0:
         return np.empty(0, dtype=f"<U{width}")
-    return np.char.zfill(values.astype(str), width)
+    if values.min() < 0 or values.max() >= 10**width:  # signs and longer numbers: numpy's way
+        return np.char.zfill(values.astype(str), width)
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (values[:, None] // powers) % 10 + ord("0")
+    return np.ascontiguousarray(digits, dtype=np.uint32).view(f"<U{width}").reshape(-1)
 
 
 def _draw_codes(rng: np.random.Generator, dist: Categorical, n: int) -> np.ndarray:
     return _pick(dist.labels, dist.draw(rng, n))
 
 
-def _draw_by_label(
-    rng: np.random.Generator, m: _Model, section: str, labels: np.ndarray
+def _draw_by_index(
+    rng: np.random.Generator, m: _Model, section: str, levels: tuple[str, ...], idx: np.ndarray
 ) -> np.ndarray:
-    """A PUF code per row, drawn from the code distribution of the row's analysis label."""
-    out = np.full(labels.shape[0], "", dtype="<U4")
-    for label in np.unique(labels):
-        rows = np.flatnonzero(labels == label)
-        out[rows] = _draw_codes(rng, m.codes[f"{section}:{label}"], rows.size)
+    """A PUF code per row, drawn from the code distribution of the row's analysis label
+    ``levels[idx]``: the labels present taken in sorted order (as ``np.unique`` of the label
+    strings would give them), each label's rows in row order."""
+    if len(set(levels)) != len(levels):
+        raise ValueError(f"{section}: analysis labels must be distinct, got {levels}")
+    out = np.full(idx.shape[0], "", dtype="<U4")
+    present = np.flatnonzero(np.bincount(idx, minlength=len(levels)))
+    for k in sorted(present.tolist(), key=lambda k: levels[k]):
+        rows = np.flatnonzero(idx == k)
+        out[rows] = _draw_codes(rng, m.codes[f"{section}:{levels[k]}"], rows.size)
     return out
 
 
@@ -205,28 +215,28 @@ def _cohort_block(
     r.i("YEAR_OF_DIAGNOSIS")[idx] = year
 
     r.s("SEX")[idx] = _pick(m.tables["sex"].labels, m.tables["sex"].draw(rng, group))
-    race = _pick(m.tables["race"].labels, m.tables["race"].draw(rng, group))
-    r.s("RACE")[idx] = _draw_by_label(rng, m, "race_codes", race)
+    race = m.tables["race"].draw(rng, group)
+    r.s("RACE")[idx] = _draw_by_index(rng, m, "race_codes", m.tables["race"].labels, race)
     cd = _pick(m.tables["charlson_deyo"].labels, m.tables["charlson_deyo"].draw(rng, group))
     r.s("CDCC_TOTAL")[idx] = cd
     ins = m.tables["insurance"]
     r.s("INSURANCE_STATUS")[idx] = _pick(ins.labels, ins.draw(rng, group))
     ft = m.tables["facility_type"].draw(rng, group)
     r.i("facility_type")[idx] = ft
-    r.s("FACILITY_TYPE_CD")[idx] = _draw_by_label(
-        rng, m, "facility_type_codes", _pick(FACILITY_TYPE_LEVELS, ft)
+    r.s("FACILITY_TYPE_CD")[idx] = _draw_by_index(
+        rng, m, "facility_type_codes", FACILITY_TYPE_LEVELS, ft
     )
-    loc = _pick(
-        m.tables["facility_location"].labels, m.tables["facility_location"].draw(rng, group)
+    loc = m.tables["facility_location"]
+    r.s("FACILITY_LOCATION_CD")[idx] = _draw_by_index(
+        rng, m, "facility_location_codes", loc.labels, loc.draw(rng, group)
     )
-    r.s("FACILITY_LOCATION_CD")[idx] = _draw_by_label(rng, m, "facility_location_codes", loc)
 
     # Histology, size and margins: the group's published distribution, ranked by prognosis and
     # tied to age through a Gaussian copula (older patients, more aggressive tumours).
     biology = _BiologyByAge(m, c["tumor_biology"], age)
     hist = biology.draw(rng, "histology", m.tables["histology"], group, _histology_by_prognosis(m))
     r.i("histology")[idx] = hist
-    r.s("HISTOLOGY")[idx] = _draw_by_label(rng, m, "histology_codes", _pick(HISTOLOGY_LEVELS, hist))
+    r.s("HISTOLOGY")[idx] = _draw_by_index(rng, m, "histology_codes", HISTOLOGY_LEVELS, hist)
     r.s("BEHAVIOR")[idx] = "3"
     grade_code = _pick(m.tables["grade"].labels, m.tables["grade"].draw(rng, group))
     r.s("GRADE")[idx] = grade_code
@@ -248,8 +258,10 @@ def _cohort_block(
         rng.random(n) < (margin_table.counts[2] / margin_table.counts.sum(axis=0))[group]
     )
     r.i("margins")[idx] = margins
-    margin_label = np.where(margin_unknown, "unknown", _pick(MARGIN_LEVELS, margins))
-    r.s("RX_SUMM_SURGICAL_MARGINS")[idx] = _draw_by_label(rng, m, "margin_codes", margin_label)
+    margin_label = np.where(margin_unknown, len(MARGIN_LEVELS), margins)
+    r.s("RX_SUMM_SURGICAL_MARGINS")[idx] = _draw_by_index(
+        rng, m, "margin_codes", (*MARGIN_LEVELS, "unknown"), margin_label
+    )
 
     ln = c["lymph_nodes"]
     clinical = rng.random(n) < ln["clinically_positive_rate"]
@@ -412,7 +424,7 @@ def _population_block(
     # Histology: a sarcoma code (cohort mix of groups); non-sarcoma codes for that class and for
     # a tenth of the other-site rows (GIST, lymphoma, carcinoma at soft-tissue sites).
     hist = _overall(m, "histology").draw(rng, n)
-    codes = _draw_by_label(rng, m, "histology_codes", _pick(HISTOLOGY_LEVELS, hist))
+    codes = _draw_by_index(rng, m, "histology_codes", HISTOLOGY_LEVELS, hist)
     non_sarcoma = (cls == _C["non_sarcoma_histology"]) | (
         other & (rng.random(n) < q["other_site_non_sarcoma"])
     )
@@ -465,17 +477,17 @@ def _population_block(
         dist = _overall(m, key)
         r.s(field)[idx] = _pick(dist.labels, dist.draw(rng, n))
     r.s("SEX")[idx[rng.random(n) < q["sex_unknown"]]] = "9"
-    race = _pick(m.tables["race"].labels, _overall(m, "race").draw(rng, n))
-    race_codes = _draw_by_label(rng, m, "race_codes", race)
+    race = _overall(m, "race").draw(rng, n)
+    race_codes = _draw_by_index(rng, m, "race_codes", m.tables["race"].labels, race)
     race_codes[rng.random(n) < q["race_unknown"]] = "99"
     r.s("RACE")[idx] = race_codes
     ft = _overall(m, "facility_type").draw(rng, n)
-    r.s("FACILITY_TYPE_CD")[idx] = _draw_by_label(
-        rng, m, "facility_type_codes", _pick(FACILITY_TYPE_LEVELS, ft)
+    r.s("FACILITY_TYPE_CD")[idx] = _draw_by_index(
+        rng, m, "facility_type_codes", FACILITY_TYPE_LEVELS, ft
     )
     loc = _overall(m, "facility_location")
-    r.s("FACILITY_LOCATION_CD")[idx] = _draw_by_label(
-        rng, m, "facility_location_codes", _pick(loc.labels, loc.draw(rng, n))
+    r.s("FACILITY_LOCATION_CD")[idx] = _draw_by_index(
+        rng, m, "facility_location_codes", loc.labels, loc.draw(rng, n)
     )
     size = rng.choice(len(SIZE_LEVELS), size=n, p=np.asarray(q["size_categories"]))
     r.i("size_mm")[idx] = _size_codes(rng, m, size, rng.random(n) < q["size_unknown"])
@@ -489,10 +501,8 @@ def _population_block(
     surgery[resected] = _draw_codes(rng, m.codes["population:resected"], int(resected.sum()))
     r.s("RX_SUMM_SURG_PRIM_SITE")[idx] = surgery
     positive = (rng.random(n) < q["margins_positive"]).astype(np.int64)
-    margin_label = np.where(
-        rng.random(n) < q["margins_unknown"], "unknown", _pick(MARGIN_LEVELS, positive)
-    )
-    margin_codes = _draw_by_label(rng, m, "margin_codes", margin_label)
+    margin_label = np.where(rng.random(n) < q["margins_unknown"], len(MARGIN_LEVELS), positive)
+    margin_codes = _draw_by_index(rng, m, "margin_codes", (*MARGIN_LEVELS, "unknown"), margin_label)
     margin_codes[~resected] = "8"
     r.s("RX_SUMM_SURGICAL_MARGINS")[idx] = margin_codes
     r.i("metastasectomy")[idx] = rng.random(n) < np.where(
@@ -830,21 +840,51 @@ def _levels_or_null(values: np.ndarray, levels: tuple[str, ...], known=None) -> 
     return pl.Series(labels).replace("", None)
 
 
+def _packed(values: np.ndarray) -> np.ndarray:
+    """Each (ASCII, at most 8 characters) code of a numpy unicode array as one unsigned integer,
+    its characters as bytes, first character in the lowest byte (cheap to sort and compare)."""
+    width = values.dtype.itemsize // 4
+    chars = values.view(np.uint32).astype(np.uint8)
+    if width in (1, 2, 4, 8):
+        return chars.view(f"<u{width}")
+    padded = np.zeros((values.size, 8), dtype=np.uint8)
+    padded[:, :width] = chars.reshape(-1, width)
+    return padded.reshape(-1).view("<u8")
+
+
+def _words(keys: np.ndarray, width: int) -> list[str]:
+    """The codes packed by `_packed` (trailing NULs dropped)."""
+    raw = keys.view(np.uint8).reshape(keys.size, -1)[:, :width]
+    return [bytes(code).rstrip(b"\x00").decode("ascii") for code in raw]
+
+
 def _string_series(name: str, values: np.ndarray) -> pl.Series:
     """A polars String column from a numpy unicode array ("" -> null), through its few uniques."""
     width = values.dtype.itemsize // 4
     if width > 8:
         raise ValueError(f"{name}: codes wider than 8 characters are built in polars")
-    # Pack the (ASCII) characters of each code into one integer: sorting integers is cheap.
-    chars = values.view(np.uint32).reshape(-1, width).astype(np.int64)
-    keys = (chars << (8 * np.arange(width, dtype=np.int64))).sum(axis=1)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    words = [
-        "".join(chr((int(k) >> (8 * i)) & 0xFF) for i in range(width)).rstrip("\x00")
-        for k in unique
-    ]
-    vocabulary = pl.Series(name, [w or None for w in words], dtype=pl.String)
-    return vocabulary.gather(inverse.astype(np.uint32))
+    unique, inverse = _factorize(_packed(values))
+    vocabulary = pl.Series(name, [w or None for w in _words(unique, width)], dtype=pl.String)
+    return vocabulary.gather(inverse)
+
+
+def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(unique, inverse) with ``unique[inverse] == keys``, in O(n): the distinct keys (hashed)
+    get distinct residues modulo the smallest m > 2 x their number that separates them, and a
+    table of size m maps a residue to its key's position. Sorting (``np.unique``) for many keys.
+    """
+    if keys.dtype.itemsize < 4:
+        keys = keys.astype(np.uint32)
+    unique = np.unique(keys)
+    if unique.size > 64:
+        unique, inverse = np.unique(keys, return_inverse=True)
+        return unique, inverse.astype(np.uint32)
+    m = 2 * unique.size + 1
+    while np.unique(unique % m).size < unique.size:
+        m += 1
+    table = np.zeros(m, dtype=np.uint32)
+    table[unique % m] = np.arange(unique.size, dtype=np.uint32)
+    return unique, table[keys % keys.dtype.type(m)]
 
 
 def _frame(r: _Rows, cls: np.ndarray, seed: int, truth: bool) -> pl.DataFrame:

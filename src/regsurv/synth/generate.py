@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Literal
@@ -106,8 +109,9 @@ def write_synthetic_puf(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     out = synthetic_path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    chunks = _counted(iter_chunks(rows, seed, chunk_rows=chunk_rows), on_rows)
-    with tempfile.TemporaryDirectory(prefix=".synth-", dir=out.parent) as tmp_name:
+    ahead = _ahead(iter_chunks(rows, seed, chunk_rows=chunk_rows))
+    chunks = _counted(ahead, on_rows)
+    with closing(ahead), tempfile.TemporaryDirectory(prefix=".synth-", dir=out.parent) as tmp_name:
         tmp = Path(tmp_name)
         staged = tmp / out.name
         if format == "parquet":
@@ -130,6 +134,46 @@ def write_synthetic_puf(
         staged.replace(out)
     readme_path(out).write_text(_readme_line(out, rows, seed) + "\n", encoding="utf-8")
     return out
+
+
+def _ahead(chunks: Iterator[pl.DataFrame], depth: int = 1) -> Iterator[pl.DataFrame]:
+    """`chunks` unchanged and in order, drawn by a worker thread up to `depth` chunks ahead of
+    the consumer, so the next chunk is generated (numpy) while this one is written (polars;
+    both release the GIL for most of their work). Memory: at most `depth` + 2 chunks. An error
+    in the worker is raised here; a consumer that stops early stops the worker."""
+    done = object()
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            put(error)
+            return
+        put(done)
+
+    worker = threading.Thread(target=work, name="synth-chunks", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _counted(
