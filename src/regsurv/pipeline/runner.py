@@ -448,15 +448,14 @@ def _write_outputs(results: StudyResults, output: Any) -> None:
     with staged_folder(output) as tmp:
         start = time.perf_counter()
         try:
-            write_report(results, tmp, targets=results.targets)
+            doc = write_report(results, tmp, targets=results.targets)
         except DisclosureError as exc:  # the audit failed: nothing is published
             raise StudyError(str(exc), EXIT_DISCLOSURE) from None
         # the manifest is written inside the report step, so it records the report's own time
         results.durations["report"] = round(time.perf_counter() - start, 4)
         results.log.finished = datetime.now(UTC).isoformat(timespec="seconds")
         text = results.study_path.read_text(encoding="utf-8")
-        published = json.loads((tmp / "results.json").read_text(encoding="utf-8"))
         (tmp / "manifest.json").write_text(
-            json.dumps(manifest(results, text, published.get("suppression")), indent=1),
+            json.dumps(manifest(results, text, doc.suppression), indent=1),
             encoding="utf-8",
         )

@@ -44,7 +44,8 @@ __all__ = [
 
 
 def write_report(results: Any, out_dir: Path, *, targets: dict[str, Any] | None = None) -> Document:
-    """Write report.html, report.docx, tables/*.csv, figures/* and results.json to `out_dir`."""
+    """Write report.html, report.docx, tables/*.csv, figures/* and results.json to `out_dir`;
+    the returned `Document` carries the suppression's audit summary."""
     out_dir = Path(out_dir)
     suppressor = Suppressor(results.suppress_below).planned(results, count_hooks())  # audited
     figures = out_dir / "figures"
@@ -63,4 +64,5 @@ def write_report(results: Any, out_dir: Path, *, targets: dict[str, Any] | None 
         )
     write_html(doc, out_dir / "report.html")  # both embed the PNG figures
     write_docx(doc, out_dir / "report.docx")
+    doc.suppression = suppressor.audit_summary()
     return doc

@@ -158,6 +158,8 @@ class Document:
     study: str = ""  # the study's name, a property of the Word file
     author: str = "regsurv"
     sections: list[Section] = field(default_factory=list)
+    #: what the cell suppression hid and its audit (None without suppression)
+    suppression: dict[str, Any] | None = None
 
     def section(self, id: str, title: str) -> Section:
         s = Section(id=id, title=title)

@@ -29,8 +29,8 @@ loaded 2-core machine) and needs no dependency.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -39,7 +39,6 @@ from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p, i
 from regsurv.report.suppression import NONMISSING, count, events, group_size, size
 
 __all__ = [
-    "CountFormatter",
     "format_balance",
     "format_regression",
     "format_summary",
@@ -49,32 +48,6 @@ __all__ = [
 
 P_ALPHA = 0.05
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-class CountFormatter(Protocol):
-    """What the tables need of a `Suppressor`: counts as text, small ones hidden."""
-
-    def count(self, n: float | None) -> str: ...
-
-    def count_pct(self, n: float | None, pct: float | None, digits: int = 1) -> str: ...
-
-    def hides(self, n: float | None) -> bool: ...
-
-    def text(self, message: str) -> str: ...
-
-    def cell(self, cell: Hashable, n: float | None) -> str: ...
-
-    def cell_hidden(self, cell: Hashable, n: float | None) -> bool: ...
-
-    def cell_pct(
-        self,
-        cell: Hashable,
-        n: float | None,
-        pct: float | None,
-        base: Hashable | None = None,
-        base_n: float | None = None,
-        digits: int = 1,
-    ) -> str: ...
 
 
 def p_text(p: float | None) -> str:
@@ -116,7 +89,7 @@ def format_summary(
     smd: bool = True,
     spanner: str | None = None,
     digits: int = 1,
-    suppressor: CountFormatter | None = None,
+    suppressor: Suppressor | None = None,
     notes: Sequence[str] = (),
 ) -> Table:
     """Table 1 of a `describe.summary_table` result (gtsummary ``tbl_summary`` + ``add_p``
@@ -289,7 +262,7 @@ def format_regression(
     p_alpha: float | None = P_ALPHA,
     reference_text: str = "1 (reference)",
     digits: int = 2,
-    suppressor: CountFormatter | None = None,
+    suppressor: Suppressor | None = None,
     note: str | None = None,
 ) -> Table:
     """Hazard ratios of one or more Cox models side by side (gtsummary ``tbl_regression``,
@@ -344,7 +317,7 @@ def format_regression(
     )
 
 
-def _regression_note(models: Sequence[Model], spanned: bool, sup: CountFormatter) -> str:
+def _regression_note(models: Sequence[Model], spanned: bool, sup: Suppressor) -> str:
     single = [m for m in models if not isinstance(m, Mapping)]
     return (
         f"N = {sup.count(single[0].n_obs)}; events = {sup.count(single[0].n_events)}. "
@@ -370,7 +343,7 @@ class _RegressionRows:
         p_alpha: float | None,
         reference_text: str,
         digits: int,
-        suppressor: CountFormatter,
+        suppressor: Suppressor,
     ) -> None:
         self.models = models
         self.with_n = with_n
@@ -538,7 +511,7 @@ def format_survival(
     outcome: str = "OS",
     time_unit: str = "years",
     digits: int = 1,
-    suppressor: CountFormatter | None = None,
+    suppressor: Suppressor | None = None,
     note: str = "",
 ) -> Table:
     """Median and x-time survival with CIs per group (gtsummary ``tbl_survfit``), from a

@@ -178,6 +178,16 @@ def prepare(
     )  # fmt: skip
 
 
+#: Rows per block of the passes over X that would otherwise make an n × p temporary
+#: (4096 x 30 doubles: ~1 MB, in cache).
+BLOCK_ROWS = 4096
+
+
+def _row_blocks(n: int) -> list[slice]:
+    """Consecutive slices of `BLOCK_ROWS` rows covering rows ``0..n``."""
+    return [slice(first, min(first + BLOCK_ROWS, n)) for first in range(0, n, BLOCK_ROWS)]
+
+
 def _center_and_scale(
     x: np.ndarray, weight: np.ndarray, total_w: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -188,11 +198,11 @@ def _center_and_scale(
         return np.zeros(p), np.ones(p)
     center = (weight @ x) / total_w
     spread = np.zeros(p)
-    buffer = np.empty((min(GRAM_BLOCK_ROWS, n), p))
-    for first in range(0, n, GRAM_BLOCK_ROWS):
-        rows = x[first : first + GRAM_BLOCK_ROWS]
+    buffer = np.empty((min(BLOCK_ROWS, n), p))
+    for block in _row_blocks(n):
+        rows = x[block]
         rows -= center
-        spread += weight[first : first + GRAM_BLOCK_ROWS] @ np.abs(rows, out=buffer[: len(rows)])
+        spread += weight[block] @ np.abs(rows, out=buffer[: len(rows)])
     spread /= total_w
     scale = np.where(spread > 0, 1.0 / np.where(spread > 0, spread, 1.0), 1.0)
     x *= scale
@@ -338,10 +348,6 @@ def information(
     return (info + info.T) / 2
 
 
-#: Rows per block of `_weighted_gram` and `_center_and_scale` (4096 x 30 doubles: ~1 MB, in cache).
-GRAM_BLOCK_ROWS = 4096
-
-
 def _weighted_gram(x: np.ndarray, root_weight: np.ndarray) -> np.ndarray:
     """X' diag(r²) X by blocks of rows: BLAS ``dsyrk`` (half a GEMM's flops) on r·X_block,
     each block scaled into one reused buffer (no n × p temporary)."""
@@ -349,11 +355,11 @@ def _weighted_gram(x: np.ndarray, root_weight: np.ndarray) -> np.ndarray:
     gram = np.zeros((p, p))
     if not n or not p:  # e.g. the null model of a type-3 test
         return gram
-    block = np.empty((min(GRAM_BLOCK_ROWS, n), p))
-    for first in range(0, n, GRAM_BLOCK_ROWS):
-        rows = x[first : first + GRAM_BLOCK_ROWS]
-        scaled = block[: len(rows)]
-        np.multiply(rows, root_weight[first : first + GRAM_BLOCK_ROWS, None], out=scaled)
+    buffer = np.empty((min(BLOCK_ROWS, n), p))
+    for block in _row_blocks(n):
+        rows = x[block]
+        scaled = buffer[: len(rows)]
+        np.multiply(rows, root_weight[block, None], out=scaled)
         gram = blas.dsyrk(1.0, scaled.T, beta=1.0, c=gram, trans=0, lower=0, overwrite_c=1)
     return np.triu(gram) + np.triu(gram, 1).T
 
@@ -418,7 +424,7 @@ def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
         rows = np.concatenate([np.tile(data.order, 3), data.order[entered]])
         coupling = sparse.csr_matrix((values, (rows, columns)), shape=(n, 3 * n_groups))
         resid = np.asarray(coupling @ np.vstack(terms.tables))
-        for block in _blocks(n):  # resid += α x (no n × p temporary)
+        for block in _row_blocks(n):  # resid += α x (no n × p temporary)
             resid[block] += data.x[block] * alpha_input[block, None]
         return resid
     sorted_position = np.empty(n, dtype=np.int64)
@@ -426,7 +432,7 @@ def score_residuals(data: CoxData, state: CoxState) -> np.ndarray:
     group = g[sorted_position]
     coefs = [c[sorted_position] for c in terms.coefs]
     resid = np.empty((n, p))
-    for block in _blocks(n):
+    for block in _row_blocks(n):
         gb = group[block]
         out = resid[block]
         table0, table1, table2 = terms.tables
@@ -464,11 +470,6 @@ def score_residual_moments(data: CoxData, state: CoxState) -> tuple[np.ndarray, 
             block = z_j.T @ (terms.tables[k] * c[:, None])
             gram += block if k == j else block + block.T
     return total, gram
-
-
-def _blocks(n: int) -> list[slice]:
-    """Consecutive row slices of `GRAM_BLOCK_ROWS` rows covering ``0..n``."""
-    return [slice(first, min(first + GRAM_BLOCK_ROWS, n)) for first in range(0, n, GRAM_BLOCK_ROWS)]
 
 
 def cholesky_keep(matrix: np.ndarray, toler: float = TOLER_CHOL) -> np.ndarray:
