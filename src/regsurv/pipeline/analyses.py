@@ -147,6 +147,16 @@ class IptwSpec(_Analysis, PropensitySpec):
     def references(self) -> dict[str, str]:
         return dict(self.reference)
 
+    def weight_options(self, profile: Any) -> dict[str, Any]:
+        """The weights' keyword arguments (`iptw_weights`, the bootstrap, the MI pooling):
+        normalized to n only when both the profile and the analysis ask for it."""
+        return {
+            "estimand": self.estimand,
+            "stabilized": self.stabilized,
+            "normalize": profile.normalize_weights and self.normalize,
+            "trim": self.trim,
+        }
+
 
 class MatchingAnalysisSpec(_Analysis, MatchingSpec):
     """Propensity-score matching and the survival comparison in the matched sample."""
@@ -361,15 +371,9 @@ def iptw_step(ctx: StepContext, spec: IptwSpec) -> IptwAnalysis:
     model = PropensityModel(spec.covariates, reference=spec.reference, method=spec.method).fit(
         data, treatment=spec.treatment
     )
-    normalize = ctx.profile.normalize_weights and spec.normalize
+    options = spec.weight_options(ctx.profile)
     weights = iptw_weights(
-        model.predict_proba(data),
-        data[spec.treatment],
-        classes=model.classes_,
-        estimand=spec.estimand,
-        stabilized=spec.stabilized,
-        normalize=normalize,
-        trim=spec.trim,
+        model.predict_proba(data), data[spec.treatment], classes=model.classes_, **options
     )
     ties = spec.ties or ctx.profile.ties
     bootstrap = None
@@ -383,10 +387,7 @@ def iptw_step(ctx: StepContext, spec: IptwSpec) -> IptwAnalysis:
             treatment=spec.treatment,
             covariates=spec.covariates,
             reference=spec.reference,
-            estimand=spec.estimand,
-            stabilized=spec.stabilized,
-            normalize=normalize,
-            trim=spec.trim,
+            **options,
             ties=ties,
             n_boot=spec.n_boot,
             random_state=spec.random_state if spec.random_state is not None else ctx.seed,

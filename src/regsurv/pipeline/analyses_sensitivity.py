@@ -277,10 +277,7 @@ def _pool(ctx: StepContext, spec: Any, imputations: Any) -> Any:
         treatment=spec.treatment,
         covariates=spec.covariates,
         reference=spec.reference,
-        estimand=spec.estimand,
-        stabilized=spec.stabilized,
-        normalize=ctx.profile.normalize_weights and spec.normalize,
-        trim=spec.trim,
+        **spec.weight_options(ctx.profile),
         ties=ties,
     )
 
