@@ -88,6 +88,10 @@ BAD = {
         "analyses[mi].of[1]: 'table9' is not the id of an earlier cox or iptw analysis",
     ),
     "imputation_unknown_key": (_edit("mi", method="mice"), "analyses[mi].method: unknown key"),
+    "imputation_of_an_iptw_without_complete_cases": (
+        _edit("iptw", complete_cases=False),
+        "analyses[mi].of[1]: analyses[iptw] has complete_cases = false",
+    ),
 }
 
 

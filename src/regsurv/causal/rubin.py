@@ -83,6 +83,20 @@ class PooledResult(HtmlDisplay):
     def hazard_ratio(self) -> np.ndarray:
         return np.exp(self.estimate)
 
+    def hazard_ratios(self) -> pl.DataFrame:
+        """One row per term: ``term, hr, hr_conf_low, hr_conf_high`` (exp of the pooled
+        log-HR and its CI limits)."""
+        return pl.DataFrame(
+            {
+                "term": list(self.terms),
+                "hr": np.exp(self.estimate),
+                "hr_conf_low": np.exp(self.conf_low),
+                "hr_conf_high": np.exp(self.conf_high),
+            },
+            schema={"term": pl.String}
+            | dict.fromkeys(("hr", "hr_conf_low", "hr_conf_high"), pl.Float64),
+        )
+
     def to_frame(self) -> pl.DataFrame:
         """One row per term: the columns of ``POOLED_COLUMNS`` (mice's names; ``lambda``)."""
         values: dict[str, Any] = {"term": list(self.terms)}

@@ -129,6 +129,16 @@ class ImputationSpec(_Analysis):
     def links(self) -> list[tuple[str, str, tuple[str, ...]]]:
         return [(f"of[{i}]", link, ("cox", "iptw")) for i, link in enumerate(self.of)]
 
+    def check_links(self, study: Any, where: str) -> None:
+        """An iptw analysis compared here must itself be a complete-case analysis."""
+        for i, link in enumerate(self.of):
+            other = study.analysis(link)
+            if other.kind == "iptw" and not other.complete_cases:
+                raise ValueError(
+                    f"{where}.of[{i}]: analyses[{link}] has complete_cases = false; the "
+                    "complete-case vs imputation comparison needs complete_cases = true"
+                )
+
 
 # -- records -------------------------------------------------------------------------------------
 

@@ -32,11 +32,11 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from regsurv._display import HtmlDisplay
+from regsurv.cohort.criteria import ID_COLUMN
 from regsurv.cohort.spec import start_days_column
 from regsurv.pipeline.analyses import ConfType, StepContext, Ties, _Analysis
 from regsurv.survival.time_varying import DAYS_PER_MONTH
 
-ID_COLUMN = "PUF_CASE_ID"
 #: Days per unit of the outcome time columns a start day can be put on.
 DAYS_PER_UNIT = {"os_months": DAYS_PER_MONTH, "os_years": 12 * DAYS_PER_MONTH}
 UNIT_NAMES = {"os_months": "months", "os_years": "years"}
@@ -244,7 +244,7 @@ class TimeVaryingCoxAnalysis:
     time_varying: Any
     comparison: pl.DataFrame
     days_per_unit: float
-    time_label: str
+    unit: str
     kind: ClassVar[str] = "time_varying_cox"
     failed: ClassVar[bool] = False
 
@@ -305,7 +305,7 @@ def time_varying_cox_step(ctx: StepContext, spec: TimeVaryingCoxSpec) -> TimeVar
         time_varying=tv,
         comparison=compare_estimates(naive, tv, spec.treatments),
         days_per_unit=unit,
-        time_label=o.time_label,
+        unit=UNIT_NAMES[o.time],
     )
 
 
@@ -332,8 +332,6 @@ class LandmarkAnalysis:
     flow: TimeFlow
     landmarks: tuple[LandmarkResult, ...]
     days_per_unit: float
-    at_risk_times: tuple[float, ...]
-    time_label: str
     unit: str
     levels: tuple[str, str] = LANDMARK_LEVELS  # the exposure groups: (not treated, treated)
     kind: ClassVar[str] = "landmark"
@@ -397,7 +395,5 @@ def landmark_step(ctx: StepContext, spec: LandmarkSpec) -> LandmarkAnalysis:
         flow=flow,
         landmarks=tuple(results),
         days_per_unit=unit,
-        at_risk_times=o.at_risk_times,
-        time_label=o.time_label,
         unit=UNIT_NAMES[o.time],
     )

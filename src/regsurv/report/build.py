@@ -35,7 +35,7 @@ import polars as pl
 from regsurv.report import results_json as rj
 from regsurv.report import suppression as cells
 from regsurv.report.comparison import paper_comparison
-from regsurv.report.document import Document, Figure, Paragraph, Section, Table
+from regsurv.report.document import Document, Figure, Paragraph, Section, Table, add_warnings
 from regsurv.report.figures import KaplanMeierDisplay, save_figure
 from regsurv.report.forest_plot import ForestPlotDisplay
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p
@@ -80,16 +80,6 @@ class RenderContext:
     @property
     def profile_note(self) -> str:
         return self.results.profile.note()
-
-
-def _warnings(section: Section, *sources: Any) -> None:
-    seen: list[str] = []
-    for source in sources:
-        for w in getattr(source, "warnings", ()) or ():
-            if w not in seen:
-                seen.append(w)
-    for w in seen:
-        section.add(Paragraph(f"Warning: {w}", "warning"))
 
 
 def _failure_section(s: Section, failure: Any, ctx: RenderContext) -> None:
@@ -280,7 +270,7 @@ def _hr_table(key: str, title: str, cox: Any, note: str) -> Table:
 
 def _render_summary_table(s: Section, a: Any, ctx: RenderContext) -> None:
     s.add(_summary_table(a.spec.id, a.spec.title, a.table, ctx.sup, ctx.profile_note))
-    _warnings(s, a.table)
+    add_warnings(s, a.table)
 
 
 def _render_trend(s: Section, a: Any, ctx: RenderContext) -> None:
@@ -351,7 +341,7 @@ def _render_km(s: Section, km: Any, ctx: RenderContext) -> None:
         )
     )
     s.add(_km_summary(spec.table, spec.table_title, km, km.landmark_times, ctx.sup, note))
-    _warnings(s, km.curves, km.logrank)
+    add_warnings(s, km.curves, km.logrank)
 
 
 def _at_risk(frame: pl.DataFrame, key: Any, sup: Suppressor) -> pl.DataFrame:
@@ -378,7 +368,7 @@ def _render_cox_univariable(s: Section, a: Any, ctx: RenderContext) -> None:
             f"{a.ties} ties. {ctx.profile_note}",
         )
     )
-    _warnings(s, *a.models.values())
+    add_warnings(s, *a.models.values())
 
 
 def _render_cox(s: Section, a: Any, ctx: RenderContext) -> None:
@@ -416,7 +406,7 @@ def _render_cox(s: Section, a: Any, ctx: RenderContext) -> None:
             "Hazard ratios with Wald 95% CIs (log scale); bold p < 0.05.",
         )
     )
-    _warnings(s, mv)
+    add_warnings(s, mv)
 
 
 def _weights_table(key: str, weights: Any, sup: Suppressor, p: Any) -> Table:
@@ -538,7 +528,7 @@ def _render_iptw(s: Section, p: Any, ctx: RenderContext) -> None:
     )
     if p.bootstrap is not None:
         s.add(_bootstrap_table(f"{key}_bootstrap", p.bootstrap))
-    _warnings(s, p.model, p.weights, p.balance, surv, p.bootstrap)
+    add_warnings(s, p.model, p.weights, p.balance, surv, p.bootstrap)
 
 
 def _matching_text(matching: Any, sup: Suppressor, key: str) -> str:
@@ -625,7 +615,7 @@ def _render_matching(s: Section, m: Any, ctx: RenderContext) -> None:
             f"{ctx.profile_note}",
         )
     )
-    _warnings(s, m.matching, m.balance, surv)
+    add_warnings(s, m.matching, m.balance, surv)
 
 
 @dataclass(frozen=True, slots=True)

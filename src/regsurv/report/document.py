@@ -171,3 +171,14 @@ class Document:
 
     def figures(self) -> list[Figure]:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]
+
+
+def add_warnings(section: Section, *sources: Any) -> None:
+    """A ``Warning:`` paragraph for each distinct warning of `sources` (their ``warnings``)."""
+    seen: list[str] = []
+    for source in sources:
+        for w in getattr(source, "warnings", ()) or ():
+            if w not in seen:
+                seen.append(w)
+    for w in seen:
+        section.add(Paragraph(f"Warning: {w}", "warning"))

@@ -11,13 +11,12 @@ would reveal the size, as a survival proportion would).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import polars as pl
 
 from regsurv.report.build import RENDERERS, RenderContext, Renderer, _label, _variable_labels
-from regsurv.report.document import Paragraph, Section, Table
+from regsurv.report.document import Section, Table, add_warnings
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p
 from regsurv.report.results_json import _plain
 from regsurv.report.suppression import (
@@ -33,6 +32,8 @@ from regsurv.report.suppression import (
 )
 from regsurv.report.suppression import events as km_events
 
+#: the study file's "unweighted" block (`pipeline.analyses_sensitivity.UNWEIGHTED`; the report
+#: does not import the pipeline)
 UNWEIGHTED = "unweighted"
 
 
@@ -105,9 +106,7 @@ def _render_evalue(s: Section, a: Any, ctx: RenderContext) -> None:
             ),
         )
     )
-    for ev in a.evalues.values():
-        for w in ev.warnings:
-            s.add(Paragraph(f"Warning: {w}", "warning"))
+    add_warnings(s, *a.evalues.values())
 
 
 def evalue_json(a: Any, sup: Suppressor) -> dict[str, Any]:
@@ -213,9 +212,7 @@ def _render_rmst(s: Section, a: Any, ctx: RenderContext) -> None:
             ),
         )
     )
-    for result in a.results.values():
-        for w in result.warnings:
-            s.add(Paragraph(f"Warning: {w}", "warning"))
+    add_warnings(s, *a.results.values())
 
 
 def rmst_json(a: Any, sup: Suppressor) -> dict[str, Any]:
@@ -299,16 +296,18 @@ def _render_imputation(s: Section, a: Any, ctx: RenderContext) -> None:
     rows, tidy = [], []
     for link, terms in a.terms.items():
         cc, mi = a.complete_case[link].to_frame(), a.pooled[link].to_frame()
+        mi_hr = a.pooled[link].hazard_ratios()
         title = ctx.results.spec.analysis(link).title
         for j, term in enumerate(terms):
             c = cc.row(cc["term"].to_list().index(term), named=True)
             m = mi.row(mi["term"].to_list().index(term), named=True)
+            h = mi_hr.row(mi_hr["term"].to_list().index(term), named=True)
             rows.append(
                 (
                     title if j == 0 else "",
                     _term_label(term, labels),
                     fmt_estimate_ci(c["hr"], c["hr_conf_low"], c["hr_conf_high"]),
-                    fmt_estimate_ci(*(math.exp(m[k]) for k in _MI_COLUMNS)),
+                    fmt_estimate_ci(h["hr"], h["hr_conf_low"], h["hr_conf_high"]),
                     fmt_p(m["p_value"]),
                     fmt_num(m["fmi"], 3),
                 )
@@ -335,12 +334,7 @@ def _render_imputation(s: Section, a: Any, ctx: RenderContext) -> None:
             note=_imputation_note(a, ctx.sup),
         )
     )
-    for source in (a.imputations, *a.pooled.values()):
-        for w in source.warnings:
-            s.add(Paragraph(f"Warning: {w}", "warning"))
-
-
-_MI_COLUMNS = ("estimate", "conf_low", "conf_high")
+    add_warnings(s, a.imputations, *a.pooled.values())
 
 
 def imputation_json(a: Any, sup: Suppressor) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from regsurv.report import results_json as rj
-from regsurv.report.document import Paragraph, Section, Table
+from regsurv.report.document import Paragraph, Section, Table, add_warnings
 from regsurv.report.format import Suppressor, fmt_estimate_ci, fmt_num, fmt_p
 from regsurv.report.suppression import (
     TOTAL,
@@ -174,7 +174,7 @@ def _hr(r: dict[str, Any], suffix: str) -> str:
 
 def difference_note(a: Any) -> str:
     """Plain words on the naive vs time-varying estimates of each treatment (module rule)."""
-    unit = "days / 30.4375" + (" / 12" if a.days_per_unit > 31 else "")
+    unit = f"days / {a.days_per_unit:g} ({a.unit})"
     lines = []
     for r in a.comparison.iter_rows(named=True):
         naive, tv = _hr(r, "_naive"), _hr(r, "_tv")
@@ -262,7 +262,8 @@ def _timing_table(a: Any, sup: Suppressor, fields: dict[str, str]) -> Table:
         rows=rows,
         note="Day 0: treated from diagnosis. During follow-up: the patient's follow-up is split "
         "at the start. On/after end: the start day is not before the end of follow-up "
-        "(months x 30.4375 days), so the treatment changes nothing in the time-varying model.",
+        f"(follow-up in {a.unit} x {a.days_per_unit:g} days), so the treatment changes "
+        "nothing in the time-varying model.",
         tidy=sup.mask_frame(frame, names),
     )
 
@@ -283,16 +284,7 @@ def render_time_varying_cox(s: Section, a: Any, ctx: Any) -> None:
     s.add(_comparison_table(a, sup, ctx.profile_note))
     s.add(Paragraph(difference_note(a), "note"))
     s.add(Paragraph(_after_follow_up_text(a, sup), "note"))
-    _warnings(s, a.naive, a.time_varying, a.split)
-
-
-def _warnings(s: Section, *sources: Any) -> None:
-    seen: list[str] = []
-    for source in sources:
-        for w in getattr(source, "warnings", ()) or ():
-            if w not in seen:
-                seen.append(w)
-                s.add(Paragraph(f"Warning: {w}", "warning"))
+    add_warnings(s, a.naive, a.time_varying, a.split)
 
 
 def _landmark_summary(a: Any, sup: Suppressor, profile_note: str) -> Table:
@@ -418,7 +410,7 @@ def render_landmark(s: Section, a: Any, ctx: Any) -> None:
                 f"{p_text(lm.logrank.p_value)}.",
             )
         )
-    _warnings(s, *(lm.cox for lm in a.landmarks), *(lm.curves for lm in a.landmarks))
+    add_warnings(s, *(lm.cox for lm in a.landmarks), *(lm.curves for lm in a.landmarks))
 
 
 # -- results.json --------------------------------------------------------------------------------

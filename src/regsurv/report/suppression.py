@@ -171,9 +171,6 @@ class Mask:
     def hidden(self) -> frozenset[Cell]:
         return self.primary | self.complementary
 
-    def shows(self, cell: Cell) -> bool:
-        return cell not in self.primary and cell not in self.complementary
-
     def text(self, cell: Cell) -> str | None:
         """``<N`` or ``*`` for a hidden cell, None for a published one."""
         if cell in self.primary:

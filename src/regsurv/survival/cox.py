@@ -706,10 +706,9 @@ def _score_moments(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Σ U and Σ U U' of the weighted score residuals on the original scale of X, summed
     within clusters first when there are clusters (robust variance and robust score test)."""
-    outer_scale = np.outer(data.scale, data.scale)
     if cluster_codes is None and data.entry_group is None:  # no n × p residuals needed
         total, gram = _cox.score_residual_moments(data, state)
-        return total / data.scale, gram / outer_scale
+        return total / data.scale, gram / np.outer(data.scale, data.scale)
     weighted = _cox.score_residuals(data, state)
     weighted /= data.scale
     if cluster_codes is not None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import queue
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from importlib.metadata import PackageNotFoundError, version
@@ -136,44 +134,19 @@ def write_synthetic_puf(
     return out
 
 
-def _ahead(chunks: Iterator[pl.DataFrame], depth: int = 1) -> Iterator[pl.DataFrame]:
-    """`chunks` unchanged and in order, drawn by a worker thread up to `depth` chunks ahead of
-    the consumer, so the next chunk is generated (numpy) while this one is written (polars;
-    both release the GIL for most of their work). Memory: at most `depth` + 2 chunks. An error
-    in the worker is raised here; a consumer that stops early stops the worker."""
+def _ahead(chunks: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """`chunks` unchanged and in order, the next one drawn by a worker thread while the
+    consumer handles this one (numpy generation beside the polars write; both release the GIL
+    for most of their work). Memory: at most 2 chunks. An error of the worker is raised here;
+    a consumer that stops early leaves no chunk being drawn."""
+    from concurrent.futures import ThreadPoolExecutor
+
     done = object()
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    return
-        except BaseException as error:  # handed to the consumer, raised there
-            put(error)
-            return
-        put(done)
-
-    worker = threading.Thread(target=work, name="synth-chunks", daemon=True)
-    worker.start()
-    try:
-        while (item := handoff.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
+    with ThreadPoolExecutor(1, thread_name_prefix="synth-chunks") as pool:
+        pending = pool.submit(next, chunks, done)
+        while (item := pending.result()) is not done:
+            pending = pool.submit(next, chunks, done)
             yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _counted(
