@@ -171,6 +171,22 @@ def test_evalue_outcome_forced_rare_uses_the_hazard_ratio(sarcoma):
     assert_close(ev.risk_ratio, ev.hazard_ratio, tier="exact")
 
 
+def test_evalue_of_a_boolean_treatment_uses_its_bare_term(sarcoma):
+    """A Boolean treatment's Cox term is the column itself (no ``column:level``)."""
+    spec, _ = sarcoma
+    cox_m = spec.analysis("table3").model_copy(
+        update={"id": "cox_m", "covariates": ("M", "age_group"), "reference": {}}
+    )
+    evalues = spec.analysis("evalues").model_copy(update={"of": ("cox_m",), "treatment": "M"})
+    records: dict = {}
+    ctx = replace(context(sarcoma), records=records, n_jobs=1)
+    records["cox_m"] = run_analysis(ctx, cox_m)
+    assert not records["cox_m"].failed, records["cox_m"]
+    ev = run_analysis(ctx, evalues)
+    assert not ev.failed, ev
+    assert ev.evalues["cox_m"].terms == ("M",)
+
+
 def test_rmst_equals_rmst_of_the_cohort_and_of_the_iptw_weights(sarcoma):
     _, cohort = sarcoma
     _, records = _records(sarcoma, "iptw", "rmst")

@@ -207,7 +207,8 @@ def evalue_step(ctx: StepContext, spec: EvalueSpec) -> EvalueAnalysis:
     for link in spec.of:
         record = _record(ctx, link)
         cox = _cox_of(record)
-        terms = [t for t in cox.terms if t.startswith(f"{spec.treatment}:")]
+        # a factor's terms are column:level, a Boolean or numeric column's the column itself
+        terms = [t for t in cox.terms if t == spec.treatment or t.startswith(f"{spec.treatment}:")]
         evalues[link] = cox_evalues(
             cox,
             terms=terms,
