@@ -181,3 +181,42 @@ def test_unseen_level_in_predict_and_unfitted_model():
         model = PropensityModel(["s"]).fit(frame, treatment="g")
     with pytest.raises(ValueError, match=r"covariate 's' has level 'w' \(1 rows\) not seen in fit"):
         model.predict_proba(pl.DataFrame({"s": ["w", "u"]}))
+
+
+def test_distinct_pairs_with_counts_give_the_row_by_row_fit(monkeypatch) -> None:
+    """Categorical covariates: the fit on distinct (pattern, group) pairs weighted by their
+    counts is the row-by-row MLE (coefficients, SEs, log-likelihood), checked against the
+    kernel on every row; and the kernel's frequency weights equal repeated rows."""
+    from regsurv.causal import _multinom
+
+    rng = np.random.default_rng(3)
+    n = 4_000
+    frame = pl.DataFrame(
+        {
+            "arm": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+            "sex": rng.choice(["f", "m"], n),
+            "stage": rng.choice(["I", "II", "III", "IV"], n),
+            "grade": rng.choice(["1", "2", "3"], n),
+        }
+    )
+    covariates = ["sex", "stage", "grade"]
+    grouped = PropensityModel(covariates).fit(frame, treatment="arm")
+    assert (
+        PropensityModel._distinct_rows(frame, grouped.terms_, np.zeros(n, dtype=np.int64), 3)
+        is not None
+    )
+    monkeypatch.setattr(PropensityModel, "_distinct_rows", staticmethod(lambda *args: None))
+    rows = PropensityModel(covariates).fit(frame, treatment="arm")
+    assert_close(grouped.coef_, rows.coef_, tier="exact")
+    assert_close(grouped.intercept_, rows.intercept_, tier="exact")
+    assert_close(grouped.std_error_, rows.std_error_, tier="exact")
+    assert_close(grouped.loglik_, rows.loglik_, tier="exact")
+
+    X = np.column_stack([np.ones(60), rng.normal(size=(60, 2))])
+    codes = rng.integers(0, 3, 60)
+    times = rng.integers(1, 4, 60)
+    weighted = _multinom.fit_multinomial(X, codes, 3, weight=times.astype(float))
+    repeated = _multinom.fit_multinomial(np.repeat(X, times, axis=0), np.repeat(codes, times), 3)
+    assert_close(weighted.coef, repeated.coef, tier="exact")
+    assert_close(weighted.information, repeated.information, tier="exact")
+    assert_close(weighted.loglik, repeated.loglik, tier="exact")

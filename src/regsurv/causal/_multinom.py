@@ -5,7 +5,9 @@ The model: for K classes with class 0 the reference, ``log P(y=k | x) / P(y=0 | 
 ``sum_i log p_i(y_i)``; its gradient for class block k is ``X' (Y_k - P_k)`` and the observed
 information (negative Hessian) block (a, b) is ``X' diag(P_a (1[a=b] - P_b)) X``. Newton steps
 are taken with step halving until the log-likelihood does not decrease, and iteration stops when
-the largest absolute step is below ``tol``: the exact maximum likelihood estimate, as in the
+the largest absolute step is below ``tol``. Frequency weights ``w_i`` (a row standing for w_i
+identical rows) multiply each row's terms: ``sum_i w_i log p_i(y_i)``, ``X' W (Y_k - P_k)``,
+``X' diag(w P_a (1[a=b] - P_b)) X``: the exact maximum likelihood estimate, as in the
 reference ``mlogit_newton`` of tests/reference/r/R/07_propensity_iptw.R (nnet::multinom's BFGS
 stops earlier, about 1e-5 away in probability).
 """
@@ -53,21 +55,24 @@ def class_probabilities(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
     return np.exp(_log_probabilities(X, coef))
 
 
-def _evaluate(X: np.ndarray, codes: np.ndarray, coef: np.ndarray) -> tuple[float, np.ndarray]:
+def _evaluate(
+    X: np.ndarray, codes: np.ndarray, coef: np.ndarray, weight: np.ndarray | None
+) -> tuple[float, np.ndarray]:
     """Log-likelihood and (n, K) probabilities at ``coef``."""
     log_p = _log_probabilities(X, coef)
-    return float(log_p[np.arange(X.shape[0]), codes].sum()), np.exp(log_p, out=log_p)
+    own = log_p[np.arange(X.shape[0]), codes]
+    return float(own.sum() if weight is None else own @ weight), np.exp(log_p, out=log_p)
 
 
 #: Rows per block of the information's passes over X (4096 x p doubles stay in cache).
 BLOCK_ROWS = 4096
 
 
-def _information(X: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """Observed information: block (a, b) = X' diag(P_a (1[a=b] - P_b)) X, a, b >= 1.
+def _information(X: np.ndarray, P: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    """Observed information: block (a, b) = X' diag(w P_a (1[a=b] - P_b)) X, a, b >= 1.
 
     Summed over blocks of `BLOCK_ROWS` rows scaled into one reused buffer (no n x p
-    temporary per class pair); a diagonal block is Z'Z with Z = sqrt(P_a (1 - P_a)) X, which
+    temporary per class pair); a diagonal block is Z'Z with Z = sqrt(w P_a (1 - P_a)) X, which
     numpy hands to BLAS ``syrk`` (half the work).
     """
     n, p = X.shape
@@ -77,13 +82,13 @@ def _information(X: np.ndarray, P: np.ndarray) -> np.ndarray:
     for first in range(0, n, BLOCK_ROWS):
         rows = X[first : first + BLOCK_ROWS]
         probs = P[first : first + BLOCK_ROWS, 1:]
+        mass = probs if weight is None else probs * weight[first : first + BLOCK_ROWS, None]
         scaled = buffer[: len(rows)]
         for a in range(n_free):
-            pa = probs[:, a]
-            np.multiply(rows, np.sqrt(pa * (1.0 - pa))[:, None], out=scaled)
+            np.multiply(rows, np.sqrt(mass[:, a] * (1.0 - probs[:, a]))[:, None], out=scaled)
             info[a * p : (a + 1) * p, a * p : (a + 1) * p] += scaled.T @ scaled
             for b in range(a + 1, n_free):
-                np.multiply(rows, (-pa * probs[:, b])[:, None], out=scaled)
+                np.multiply(rows, (-mass[:, a] * probs[:, b])[:, None], out=scaled)
                 info[a * p : (a + 1) * p, b * p : (b + 1) * p] += rows.T @ scaled
     for a in range(n_free):
         for b in range(a + 1, n_free):
@@ -103,9 +108,11 @@ def fit_multinomial(
     max_halvings: int = 40,
     stall: int = 5,
     reuse_below: float = 1e-3,
+    weight: np.ndarray | None = None,
 ) -> MultinomFit:
     """Maximum likelihood fit of the multinomial logit of ``codes`` (0..K-1, 0 = reference) on
-    ``X`` (n, p; the first column is the intercept) by damped Newton–Raphson.
+    ``X`` (n, p; the first column is the intercept) by damped Newton–Raphson; ``weight``:
+    frequency weights (n,), e.g. the counts of distinct (row, class) pairs.
 
     Starts from the intercept-only solution ``log(n_k / n_0)``; converged when max|step| < tol.
     Under separation the log-likelihood creeps to its supremum while coefficients run off; the
@@ -116,21 +123,24 @@ def fit_multinomial(
     """
     p = X.shape[1]
     n_free = n_classes - 1
-    counts = np.bincount(codes, minlength=n_classes).astype(float)
+    counts = np.bincount(codes, weights=weight, minlength=n_classes).astype(float)
     coef = np.zeros((n_free, p))
     coef[:, 0] = np.log(counts[1:] / counts[0])
     Y = (codes[:, None] == np.arange(1, n_classes)[None, :]).astype(float)
-    ll, P = _evaluate(X, codes, coef)
+    if weight is not None:
+        Y *= weight[:, None]
+    ll, P = _evaluate(X, codes, coef, weight)
     converged = False
     step_size = np.inf
     grad_max = np.inf
     info = np.eye(n_free * p)
     it = stalled = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        grad = (X.T @ (Y - P[:, 1:])).T.ravel()  # block order: class 1 columns, class 2 ...
+        fitted = P[:, 1:] if weight is None else P[:, 1:] * weight[:, None]
+        grad = (X.T @ (Y - fitted)).T.ravel()  # block order: class 1 columns, class 2 ...
         grad_max = float(np.max(np.abs(grad)))
         if step_size >= reuse_below:
-            info = _information(X, P)
+            info = _information(X, P, weight)
         try:
             step = np.linalg.solve(info, grad)
         except np.linalg.LinAlgError:
@@ -139,7 +149,7 @@ def fit_multinomial(
         scale = 1.0
         for _ in range(max_halvings):
             trial = coef + scale * step
-            ll_trial, P_trial = _evaluate(X, codes, trial)
+            ll_trial, P_trial = _evaluate(X, codes, trial, weight)
             if ll_trial >= ll - 1e-12 * (abs(ll) + 1.0):
                 break
             scale /= 2.0
@@ -151,7 +161,7 @@ def fit_multinomial(
             break
         if stalled >= stall:
             break
-    info = _information(X, P)
+    info = _information(X, P, weight)
     return MultinomFit(
         coef=coef,
         information=info,
