@@ -43,11 +43,17 @@ _COUNT_KEYS = COUNT_COLUMNS | {
 }
 
 
+_LEAVES = frozenset({int, str, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """JSON-safe: numpy to Python, NaN/inf to None, tuples to lists."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        # a list of plain leaves and finite floats (x - x == 0 fails for NaN and inf) as it is
+        if all(type(v) in _LEAVES or (type(v) is float and v - v == 0.0) for v in value):
+            return list(value)
         return [_plain(v) for v in value]
     if isinstance(value, np.ndarray):
         return _plain(value.tolist())

@@ -53,8 +53,11 @@ QUANTILE_SCHEMA = {
 
 def _floats(values: Any) -> list[float | str | None]:
     """JSON-safe list: NaN -> None (R's NA), infinities as the strings "Inf" / "-Inf"."""
+    array = np.asarray(values, dtype=float)
+    if np.isfinite(array).all():
+        return array.tolist()
     out: list[float | str | None] = []
-    for v in np.asarray(values, dtype=float).tolist():
+    for v in array.tolist():
         if v != v:
             out.append(None)
         elif v in (float("inf"), float("-inf")):
