@@ -190,7 +190,7 @@ def test_distinct_pairs_with_counts_give_the_row_by_row_fit(monkeypatch) -> None
     from regsurv.causal import _multinom
 
     rng = np.random.default_rng(3)
-    n = 4_000
+    n = 6_000
     frame = pl.DataFrame(
         {
             "arm": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),

@@ -108,6 +108,10 @@ def treatment_codes(series: pl.Series, classes: Sequence[str]) -> np.ndarray:
     return codes
 
 
+#: Rows from which a categorical-only model is fitted on its distinct (pattern, group) pairs.
+GROUP_FROM_ROWS = 4096
+
+
 class PropensityModel(HtmlDisplay):
     """Multinomial logistic propensity model ``P(treatment = k | covariates)``, exact MLE.
 
@@ -192,8 +196,9 @@ class PropensityModel(HtmlDisplay):
         The multinomial likelihood, score and information are sums over rows, so the fit on
         the distinct pairs with their counts as frequency weights is the same MLE (sums taken
         in another order: the last digits may differ) at a fraction of the work; a registry's
-        categorical covariates take a few thousand patterns over 10⁵ rows."""
-        if any(term.levels is None for term in terms):
+        categorical covariates take a few thousand patterns over 10⁵ rows. Below
+        `GROUP_FROM_ROWS` rows the row-by-row fit takes milliseconds: not tried."""
+        if frame.height < GROUP_FROM_ROWS or any(term.levels is None for term in terms):
             return None
         key = np.zeros(frame.height, dtype=np.int64)
         radix = n_classes
