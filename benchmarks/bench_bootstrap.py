@@ -8,6 +8,7 @@ BCa acceleration. Runs it in one process, with joblib's loky backend on 2 proces
 against 1 worker), and checks that every run gives the same replicates and intervals.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_bootstrap.py [--n-boot 1000] [--workers 1 2 4]
+        [--rows 10000000]   # registry scale: the 135,443-patient cohort of a 10M-row PUF
 
 ``--workers`` with no number skips the Dask runs (one process and loky only).
 """
@@ -29,10 +30,12 @@ from regsurv.pipeline.spec import load_study
 from regsurv.synth import cached_synthetic_puf
 
 
-def sarcoma_cohort() -> tuple[pl.DataFrame, dict[str, object]]:
-    """The default study's analytic cohort (complete cases of the PS model) and the arguments."""
+def sarcoma_cohort(rows: int | None = None) -> tuple[pl.DataFrame, dict[str, object]]:
+    """The default study's analytic cohort (complete cases of the PS model) and the arguments,
+    from the synthetic PUF of ``rows`` rows (default: the shipped size)."""
     spec = load_study()
-    cohort, _ = build_cohort(scan_puf(cached_synthetic_puf()), spec.cohort)
+    puf = cached_synthetic_puf() if rows is None else cached_synthetic_puf(rows=rows)
+    cohort, _ = build_cohort(scan_puf(puf), spec.cohort)
     ps, surv = spec.analysis("iptw"), spec.outcome
     columns = [ps.treatment, *ps.covariates, *ps.balance_columns, surv.time, surv.event]
     data = cohort.collect().drop_nulls(list(dict.fromkeys(columns)))
@@ -68,10 +71,11 @@ def main() -> None:
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2, 4])
     parser.add_argument("--seed", type=int, default=20220107)
+    parser.add_argument("--rows", type=int, default=None, help="synthetic PUF rows")
     options = parser.parse_args()
     from distributed import Client, LocalCluster
 
-    data, args = sarcoma_cohort()
+    data, args = sarcoma_cohort(options.rows)
     common = {"n_boot": options.n_boot, "random_state": options.seed}
     print(
         f"{data.height} patients, {options.n_boot} replicates + 100 jackknife fits; "
