@@ -1,0 +1,128 @@
+"""The categorical imputation models of `regsurv.causal.imputation`: statsmodels' ``Logit`` and
+``MNLogit`` with the same Newton fit (start values, steps, ridge, convergence rule, covariance
+from the last Hessian), and derivatives computed with fewer passes over the rows.
+
+* ``MNLogit.hessian`` loops over the (J-1)^2 blocks, each a GEMM of an N x K weighted copy of
+  X; here the J(J-1)/2 distinct blocks are each one SYRK of X scaled by the square root of the
+  block's weight, over row chunks that stay in cache, and the probabilities of the last
+  parameters are reused by the score, the Hessian and the log-likelihood (statsmodels' Newton
+  evaluates all three at the same point).
+* ``Logit.hessian`` becomes one SYRK of X scaled by sqrt(L(1 - L)).
+* the rank check of the model (a pivoted QR of X, N K^2 flops) is skipped where
+  `full_column_rank` proves the answer from the K x K Gram matrix.
+
+The matrices equal statsmodels' to rounding (``tests/causal/test_imputation_models.py``).
+Imported only when an imputation runs (statsmodels is slow to import).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from statsmodels.discrete.discrete_model import Logit, MNLogit
+
+__all__ = ["FastLogit", "FastMNLogit", "full_column_rank"]
+
+CHUNK_ROWS = 4096  # rows per pass: a 4096 x 32 float64 block (1 MiB) stays in L2
+RANK_RATIO = 1e-4  # sigma_min / sigma_max above which X has full rank beyond doubt
+
+
+def full_column_rank(exog: np.ndarray) -> bool:
+    """True when ``exog`` (N x K) has rank K beyond rounding doubt, from its Gram matrix.
+
+    statsmodels' rank (``tools.matrix_rank``, pivoted QR X P = Q R) counts the |r_kk| above
+    K eps |r_11|. Every |r_kk| >= sigma_min(X) (r_kk is the last diagonal entry of the R factor
+    of a subset of the columns, whose smallest singular value is at least sigma_min(X)) and
+    |r_11| (the largest column norm) <= sigma_max(X); so sigma_min / sigma_max > 1e-4, far above
+    K eps and the rounding of the eigenvalues of X'X (about N eps lambda_max), gives rank K. The
+    test costs one SYRK (N K^2 / 2 flops) and a K x K eigendecomposition instead of the QR's
+    2 N K^2; False means "not proven" (the caller keeps statsmodels' check).
+    """
+    x = np.asarray(exog, dtype=float)
+    if x.ndim != 2 or x.shape[0] < x.shape[1] or not np.all(np.isfinite(x)):
+        return False
+    eigenvalues = np.linalg.eigvalsh(x.T @ x)
+    return bool(eigenvalues[-1] > 0 and eigenvalues[0] > RANK_RATIO**2 * eigenvalues[-1])
+
+
+def _row_chunks(n: int) -> range:
+    return range(0, n, CHUNK_ROWS)
+
+
+class FastMNLogit(MNLogit):
+    """``MNLogit`` whose ``loglike``, ``score`` and ``hessian`` share the probabilities of the
+    last parameters and whose Hessian is computed block by block with SYRK.
+
+    With p_i = (p_i1, ..., p_i,J-1) the probabilities of the non-base levels of row i,
+
+        H = -sum_i kron(diag(p_i) - p_i p_i', x_i x_i'),
+        block (j, l) = -X' diag(p_j (1[j = l] - p_l)) X,
+
+    parameters ordered equation by equation (statsmodels' order). Each of the J(J-1)/2 distinct
+    blocks is -B'B (j = l, B = X sqrt(p_j (1 - p_j))) or +B'B (j != l, B = X sqrt(p_j p_l)),
+    accumulated over row chunks; the lower blocks are the transposes.
+    """
+
+    _last_key: bytes | None = None
+    _last_prob: np.ndarray | None = None
+
+    def _prob(self, params: np.ndarray) -> np.ndarray:
+        """statsmodels' ``cdf(X B)`` (N x J), kept for the last ``params``."""
+        beta = np.asarray(params, dtype=float).reshape(self.K, -1, order="F")
+        key = beta.tobytes(order="F")
+        if key != self._last_key or self._last_prob is None:
+            self._last_prob = self.cdf(np.dot(self.exog, beta))
+            self._last_key = key
+        return self._last_prob
+
+    def loglike(self, params: np.ndarray) -> float:
+        """sum_i sum_j d_ij log p_ij (statsmodels' formula)."""
+        return np.sum(self.wendog * np.log(self._prob(params)))
+
+    def score(self, params: np.ndarray) -> np.ndarray:
+        """(D - P)' X flattened equation by equation, D the level dummies (statsmodels')."""
+        firstterm = self.wendog[:, 1:] - self._prob(params)[:, 1:]
+        return np.dot(firstterm.T, self.exog).flatten()
+
+    def hessian(self, params: np.ndarray) -> np.ndarray:
+        """The (J-1)K x (J-1)K Hessian of the log-likelihood (formula in the class docstring)."""
+        prob = self._prob(params)[:, 1:]
+        x = self.exog
+        n, k = x.shape
+        levels = prob.shape[1]
+        pairs = [(j, l) for j in range(levels) for l in range(j, levels)]
+        blocks = np.zeros((len(pairs), k, k))
+        scaled = np.empty((min(n, CHUNK_ROWS), k))
+        for start in _row_chunks(n):
+            xc = x[start : start + CHUNK_ROWS]
+            pc = prob[start : start + CHUNK_ROWS]
+            buffer = scaled[: xc.shape[0]]
+            for b, (j, l) in enumerate(pairs):
+                weight = pc[:, j] * (1.0 - pc[:, j]) if j == l else pc[:, j] * pc[:, l]
+                np.multiply(xc, np.sqrt(weight)[:, None], out=buffer)
+                blocks[b] += buffer.T @ buffer
+        hess = np.empty((levels * k, levels * k))
+        for b, (j, l) in enumerate(pairs):
+            block = -blocks[b] if j == l else blocks[b]
+            hess[j * k : (j + 1) * k, l * k : (l + 1) * k] = block
+            hess[l * k : (l + 1) * k, j * k : (j + 1) * k] = block.T
+        return hess
+
+
+class FastLogit(Logit):
+    """``Logit`` whose Hessian -X' diag(L (1 - L)) X, L the fitted probabilities, is one SYRK
+    of X scaled by sqrt(L (1 - L)) over row chunks (statsmodels: a weighted copy and a GEMM)."""
+
+    def hessian(self, params: np.ndarray) -> np.ndarray:
+        """-sum_i L_i (1 - L_i) x_i x_i'."""
+        fitted = self.predict(params)
+        root = np.sqrt(fitted * (1.0 - fitted))
+        x = self.exog
+        n, k = x.shape
+        hess = np.zeros((k, k))
+        scaled = np.empty((min(n, CHUNK_ROWS), k))
+        for start in _row_chunks(n):
+            xc = x[start : start + CHUNK_ROWS]
+            buffer = scaled[: xc.shape[0]]
+            np.multiply(xc, root[start : start + CHUNK_ROWS, None], out=buffer)
+            hess -= buffer.T @ buffer
+        return hess
