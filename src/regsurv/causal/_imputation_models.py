@@ -8,7 +8,7 @@ from the last Hessian), and derivatives computed with fewer passes over the rows
   parameters are reused by the score, the Hessian and the log-likelihood (statsmodels' Newton
   evaluates all three at the same point).
 * ``Logit.hessian`` becomes one SYRK of X scaled by sqrt(L(1 - L)).
-* the rank check of the model (a pivoted QR of X, N K^2 flops) is skipped where
+* the rank check of the model (a pivoted QR of X, 2 N K^2 flops) is skipped where
   `full_column_rank` proves the answer from the K x K Gram matrix.
 
 The matrices equal statsmodels' to rounding (``tests/causal/test_imputation_models.py``).
@@ -16,6 +16,8 @@ Imported only when an imputation runs (statsmodels is slow to import).
 """
 
 from __future__ import annotations
+
+from functools import cached_property
 
 import numpy as np
 from statsmodels.discrete.discrete_model import Logit, MNLogit
@@ -26,29 +28,50 @@ CHUNK_ROWS = 4096  # rows per pass: a 4096 x 32 float64 block (1 MiB) stays in L
 RANK_RATIO = 1e-4  # sigma_min / sigma_max above which X has full rank beyond doubt
 
 
-def full_column_rank(exog: np.ndarray) -> bool:
-    """True when ``exog`` (N x K) has rank K beyond rounding doubt, from its Gram matrix.
+def full_column_rank(gram: np.ndarray) -> bool:
+    """True when X, with Gram matrix ``gram`` = X'X (K x K), has rank K beyond rounding doubt.
 
     statsmodels' rank (``tools.matrix_rank``, pivoted QR X P = Q R) counts the |r_kk| above
     K eps |r_11|. Every |r_kk| >= sigma_min(X) (r_kk is the last diagonal entry of the R factor
     of a subset of the columns, whose smallest singular value is at least sigma_min(X)) and
-    |r_11| (the largest column norm) <= sigma_max(X); so sigma_min / sigma_max > 1e-4, far above
-    K eps and the rounding of the eigenvalues of X'X (about N eps lambda_max), gives rank K. The
-    test costs one SYRK (N K^2 / 2 flops) and a K x K eigendecomposition instead of the QR's
-    2 N K^2; False means "not proven" (the caller keeps statsmodels' check).
+    |r_11| (the largest column norm) <= sigma_max(X); so sigma_min / sigma_max > 1e-4, i.e.
+    lambda_min(X'X) > 1e-8 lambda_max(X'X), far above K eps and the rounding of the eigenvalues
+    of X'X (about N eps lambda_max), gives rank K. False means "not proven".
     """
-    x = np.asarray(exog, dtype=float)
-    if x.ndim != 2 or x.shape[0] < x.shape[1] or not np.all(np.isfinite(x)):
+    if not np.all(np.isfinite(gram)):
         return False
-    eigenvalues = np.linalg.eigvalsh(x.T @ x)
+    eigenvalues = np.linalg.eigvalsh(gram)
     return bool(eigenvalues[-1] > 0 and eigenvalues[0] > RANK_RATIO**2 * eigenvalues[-1])
+
+
+class _GramRank:
+    """The model's Gram matrix X'X (one SYRK), and statsmodels' rank check (a pivoted QR of X,
+    2 N K^2 flops) skipped where `full_column_rank` proves rank K from it: the model's
+    ``df_model`` / ``df_resid`` are those the QR would give."""
+
+    exog: np.ndarray
+    _check_rank: bool
+
+    @cached_property
+    def gram(self) -> np.ndarray:
+        """X'X."""
+        x = np.asarray(self.exog, dtype=float)
+        return x.T @ x
+
+    def initialize(self) -> None:
+        """statsmodels' ``initialize``, without the QR where the Gram matrix proves full rank."""
+        x = self.exog
+        tall = x.ndim == 2 and x.shape[0] >= x.shape[1]
+        if self._check_rank and tall and full_column_rank(self.gram):
+            self._check_rank = False  # statsmodels then takes rank = K, the QR's answer
+        super().initialize()  # type: ignore[misc]
 
 
 def _row_chunks(n: int) -> range:
     return range(0, n, CHUNK_ROWS)
 
 
-class FastMNLogit(MNLogit):
+class FastMNLogit(_GramRank, MNLogit):
     """``MNLogit`` whose ``loglike``, ``score`` and ``hessian`` share the probabilities of the
     last parameters and whose Hessian is computed block by block with SYRK.
 
@@ -59,7 +82,9 @@ class FastMNLogit(MNLogit):
 
     parameters ordered equation by equation (statsmodels' order). Each of the J(J-1)/2 distinct
     blocks is -B'B (j = l, B = X sqrt(p_j (1 - p_j))) or +B'B (j != l, B = X sqrt(p_j p_l)),
-    accumulated over row chunks; the lower blocks are the transposes.
+    accumulated over row chunks; the lower blocks are the transposes. At the start values of
+    statsmodels' Newton (all parameters 0) every row has p_j = 1/J and the blocks are
+    -p_j (1[j = l] - p_l) X'X, from the Gram matrix.
     """
 
     _last_key: bytes | None = None
@@ -90,16 +115,21 @@ class FastMNLogit(MNLogit):
         n, k = x.shape
         levels = prob.shape[1]
         pairs = [(j, l) for j in range(levels) for l in range(j, levels)]
-        blocks = np.zeros((len(pairs), k, k))
-        scaled = np.empty((min(n, CHUNK_ROWS), k))
-        for start in _row_chunks(n):
-            xc = x[start : start + CHUNK_ROWS]
-            pc = prob[start : start + CHUNK_ROWS]
-            buffer = scaled[: xc.shape[0]]
-            for b, (j, l) in enumerate(pairs):
-                weight = pc[:, j] * (1.0 - pc[:, j]) if j == l else pc[:, j] * pc[:, l]
-                np.multiply(xc, np.sqrt(weight)[:, None], out=buffer)
-                blocks[b] += buffer.T @ buffer
+        if not np.any(params):  # p_i = 1/J in every row
+            p = prob[0]
+            blocks = np.array([p[j] * (1.0 - p[j]) if j == l else p[j] * p[l] for j, l in pairs])
+            blocks = blocks[:, None, None] * self.gram
+        else:
+            blocks = np.zeros((len(pairs), k, k))
+            scaled = np.empty((min(n, CHUNK_ROWS), k))
+            for start in _row_chunks(n):
+                xc = x[start : start + CHUNK_ROWS]
+                pc = prob[start : start + CHUNK_ROWS]
+                buffer = scaled[: xc.shape[0]]
+                for b, (j, l) in enumerate(pairs):
+                    weight = pc[:, j] * (1.0 - pc[:, j]) if j == l else pc[:, j] * pc[:, l]
+                    np.multiply(xc, np.sqrt(weight)[:, None], out=buffer)
+                    blocks[b] += buffer.T @ buffer
         hess = np.empty((levels * k, levels * k))
         for b, (j, l) in enumerate(pairs):
             block = -blocks[b] if j == l else blocks[b]
@@ -108,12 +138,15 @@ class FastMNLogit(MNLogit):
         return hess
 
 
-class FastLogit(Logit):
+class FastLogit(_GramRank, Logit):
     """``Logit`` whose Hessian -X' diag(L (1 - L)) X, L the fitted probabilities, is one SYRK
-    of X scaled by sqrt(L (1 - L)) over row chunks (statsmodels: a weighted copy and a GEMM)."""
+    of X scaled by sqrt(L (1 - L)) over row chunks (statsmodels: a weighted copy and a GEMM);
+    at the Newton start (all parameters 0, L = 1/2) it is -X'X / 4 from the Gram matrix."""
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         """-sum_i L_i (1 - L_i) x_i x_i'."""
+        if not np.any(params) and getattr(self, "offset", None) is None:
+            return -0.25 * self.gram
         fitted = self.predict(params)
         root = np.sqrt(fitted * (1.0 - fitted))
         x = self.exog

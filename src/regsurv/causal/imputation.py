@@ -109,8 +109,6 @@ def _chained_equations() -> type:
     only imputation needs it)."""
     from statsmodels.imputation.mice import MICEData
 
-    from regsurv.causal._imputation_models import full_column_rank
-
     class _ChainedEquations(MICEData):
         """``MICEData`` with categorical variables (integer codes) imputed by a categorical draw.
 
@@ -120,8 +118,7 @@ def _chained_equations() -> type:
         columns of every variable (``_columns``); a variable's design is its predictors' columns,
         gathered once per update, and `_store_changes` rewrites only the imputed rows of the
         imputed variable's columns. The logistic models are `FastLogit` / `FastMNLogit` (the
-        statsmodels fits with faster derivatives), without the rank QR where the Gram matrix
-        proves full rank.
+        statsmodels fits with faster derivatives).
         """
 
         def __init__(
@@ -159,8 +156,11 @@ def _chained_equations() -> type:
                 columns = np.concatenate([[0], *(self._slots[n] for n in self.predictors[vname])])
                 obs, miss = self.ix_obs[vname], self.ix_miss[vname]
                 endog = self.data[vname].to_numpy(dtype=float)[obs]
-                design = self._columns[:, columns]
-                self._split = (vname, (endog, design[obs], design[miss]))
+                exog_obs, exog_miss = (
+                    self._columns[np.ix_(obs, columns)],
+                    self._columns[np.ix_(miss, columns)],
+                )
+                self._split = (vname, (endog, exog_obs, exog_miss))
             return self._split[1]
 
         def _store_changes(self, col: str, vals: Any) -> None:
@@ -183,8 +183,7 @@ def _chained_equations() -> type:
                 super()._perturb_gaussian(vname)
                 return
             endog, exog, init_kwds, fit_kwds = self.get_fitting_data(vname)
-            check_rank = not full_column_rank(exog)
-            model = self.model_class[vname](endog, exog, check_rank=check_rank, **init_kwds)
+            model = self.model_class[vname](endog, exog, **init_kwds)
             result = model.fit(**fit_kwds)
             mean = np.asarray(result.params).ravel(order="F")  # cov_params: equation by equation
             draw = self.rng.multivariate_normal(mean=mean, cov=np.asarray(result.cov_params()))
