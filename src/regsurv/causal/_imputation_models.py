@@ -24,7 +24,7 @@ from statsmodels.discrete.discrete_model import Logit, MNLogit
 
 __all__ = ["FastLogit", "FastMNLogit", "full_column_rank"]
 
-CHUNK_ROWS = 4096  # rows per pass: a 4096 x 32 float64 block (1 MiB) stays in L2
+CHUNK_ROWS = 1024  # rows per pass: a scaled 1024 x K float64 block stays in L2 (K < 200)
 RANK_RATIO = 1e-4  # sigma_min / sigma_max above which X has full rank beyond doubt
 
 
@@ -120,15 +120,18 @@ class FastMNLogit(_GramRank, MNLogit):
             blocks = np.array([p[j] * (1.0 - p[j]) if j == l else p[j] * p[l] for j, l in pairs])
             blocks = blocks[:, None, None] * self.gram
         else:
+            roots = np.empty((n, len(pairs)))  # sqrt |weight| of each block, row by row
+            for b, (j, l) in enumerate(pairs):
+                np.multiply(prob[:, j], 1.0 - prob[:, j] if j == l else prob[:, l], out=roots[:, b])
+            np.sqrt(roots, out=roots)
             blocks = np.zeros((len(pairs), k, k))
             scaled = np.empty((min(n, CHUNK_ROWS), k))
             for start in _row_chunks(n):
                 xc = x[start : start + CHUNK_ROWS]
-                pc = prob[start : start + CHUNK_ROWS]
+                rc = roots[start : start + CHUNK_ROWS]
                 buffer = scaled[: xc.shape[0]]
-                for b, (j, l) in enumerate(pairs):
-                    weight = pc[:, j] * (1.0 - pc[:, j]) if j == l else pc[:, j] * pc[:, l]
-                    np.multiply(xc, np.sqrt(weight)[:, None], out=buffer)
+                for b in range(len(pairs)):
+                    np.multiply(xc, rc[:, b : b + 1], out=buffer)
                     blocks[b] += buffer.T @ buffer
         hess = np.empty((levels * k, levels * k))
         for b, (j, l) in enumerate(pairs):
