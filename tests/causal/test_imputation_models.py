@@ -81,6 +81,16 @@ def test_newton_fit_is_statsmodels_fit(fast, plain, n_levels):
     assert _relative(ours.cov_params(), theirs.cov_params()) < 1e-10
 
 
+def test_column_names_are_statsmodels_names():
+    x = _design()
+    y = _levels(x, 3)
+    for data in (x, x[:, ::-1].copy(), x[:, 1:]):  # constant first, last, none
+        ours, theirs = FastMNLogit(y, data), MNLogit(y, data)
+        assert ours.data.xnames == theirs.data.xnames
+        assert list(ours.data.cov_names) == list(theirs.data.cov_names)
+    assert FastLogit(y == 1, x).data.xnames == Logit(y == 1, x).data.xnames
+
+
 def test_rank_from_the_gram_matrix_or_statsmodels_qr():
     x = _design()
     assert full_column_rank(x.T @ x)

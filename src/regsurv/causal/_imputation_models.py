@@ -18,6 +18,7 @@ Imported only when an imputation runs (statsmodels is slow to import).
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from statsmodels.discrete.discrete_model import Logit, MNLogit
@@ -45,11 +46,18 @@ def full_column_rank(gram: np.ndarray) -> bool:
 
 
 class _GramRank:
-    """The model's Gram matrix X'X (one SYRK), and statsmodels' rank check (a pivoted QR of X,
-    2 N K^2 flops) skipped where `full_column_rank` proves rank K from it: the model's
-    ``df_model`` / ``df_resid`` are those the QR would give."""
+    """The model's Gram matrix X'X (one SYRK), and two costs of statsmodels' model set-up
+    avoided where the answer is known:
+
+    * the rank check (a pivoted QR of X, 2 N K^2 flops), where `full_column_rank` proves rank K
+      from the Gram matrix: ``df_model`` / ``df_resid`` are those the QR would give;
+    * the names of the columns of a bare array (``statsmodels.base.data._make_exog_names``
+      takes the variance of every column to find the constant), where column 0 is exactly 1:
+      then its variance is exactly 0, the smallest, and the names are const, x1, ..., x{K-1}.
+    """
 
     exog: np.ndarray
+    data: Any
     _check_rank: bool
 
     @cached_property
@@ -64,6 +72,9 @@ class _GramRank:
         tall = x.ndim == 2 and x.shape[0] >= x.shape[1]
         if self._check_rank and tall and full_column_rank(self.gram):
             self._check_rank = False  # statsmodels then takes rank = K, the QR's answer
+        bare = isinstance(self.data.orig_exog, np.ndarray)
+        if bare and x.ndim == 2 and x.shape[1] and np.all(x[:, 0] == 1.0):
+            self.data.xnames = ["const", *(f"x{i:d}" for i in range(1, x.shape[1]))]
         super().initialize()  # type: ignore[misc]
 
 
