@@ -67,6 +67,11 @@ def test_logit_hessian_equals_statsmodels():
     ours, theirs = FastLogit(y, x), Logit(y, x)
     for params in (np.random.default_rng(4).normal(0, 0.4, x.shape[1]), np.zeros(x.shape[1])):
         assert _relative(ours.hessian(params), theirs.hessian(params)) < 1e-10
+        assert _relative(ours.score(params), theirs.score(params)) < 1e-12
+        np.testing.assert_array_equal(ours.predict(params), theirs.predict(params))
+        np.testing.assert_array_equal(ours.predict(params, x[:5]), theirs.predict(params, x[:5]))
+    params[0] += 0.5  # changed in place: not a stale kept value
+    np.testing.assert_array_equal(ours.predict(params), theirs.predict(params))
 
 
 @pytest.mark.parametrize(

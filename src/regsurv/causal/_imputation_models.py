@@ -155,7 +155,28 @@ class FastMNLogit(_GramRank, MNLogit):
 class FastLogit(_GramRank, Logit):
     """``Logit`` whose Hessian -X' diag(L (1 - L)) X, L the fitted probabilities, is one SYRK
     of X scaled by sqrt(L (1 - L)) over row chunks (statsmodels: a weighted copy and a GEMM);
-    at the Newton start (all parameters 0, L = 1/2) it is -X'X / 4 from the Gram matrix."""
+    at the Newton start (all parameters 0, L = 1/2) it is -X'X / 4 from the Gram matrix. The
+    fitted probabilities of the last parameters are kept: statsmodels' Newton asks for them
+    three times per step (Hessian, score, the perfect-prediction check)."""
+
+    _last_key: bytes | None = None
+    _last_fitted: np.ndarray | None = None
+
+    def predict(
+        self,
+        params: np.ndarray,
+        exog: np.ndarray | None = None,
+        which: str = "mean",
+        offset: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """statsmodels' ``predict``; L = 1 / (1 + exp(-X b)) of the model's rows is kept."""
+        if exog is not None or offset is not None or which != "mean":
+            return super().predict(params, exog=exog, which=which, offset=offset)
+        key = np.asarray(params, dtype=float).tobytes()
+        if key != self._last_key or self._last_fitted is None:
+            self._last_fitted = super().predict(params)
+            self._last_key = key
+        return self._last_fitted
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         """-sum_i L_i (1 - L_i) x_i x_i'."""
