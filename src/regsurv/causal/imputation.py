@@ -22,6 +22,11 @@ row's own time and the event indicator, not the time itself (White & Royston 200
 28:1982). The m completed sets come from m independent chains, each from its own stream
 spawned from ``random_state`` (`numpy.random.SeedSequence`), after ``max_iter`` cycles (mice's
 ``maxit``), so they are reproducible and do not depend on each other.
+
+At registry scale the time is the Newton fits of the categorical models: they are statsmodels'
+``Logit`` / ``MNLogit`` fits (same start values, steps and convergence rule, so the same
+parameters and draws) with faster derivatives (`regsurv.causal._imputation_models`), and the
+design of every variable is kept in one matrix updated in place rather than rebuilt per fit.
 """
 
 from __future__ import annotations
