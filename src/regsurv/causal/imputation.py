@@ -22,6 +22,11 @@ row's own time and the event indicator, not the time itself (White & Royston 200
 28:1982). The m completed sets come from m independent chains, each from its own stream
 spawned from ``random_state`` (`numpy.random.SeedSequence`), after ``max_iter`` cycles (mice's
 ``maxit``), so they are reproducible and do not depend on each other.
+
+At registry scale the time is the Newton fits of the categorical models: they are statsmodels'
+``Logit`` / ``MNLogit`` fits (same start values, steps and convergence rule, so the same
+parameters and draws) with faster derivatives (`regsurv.causal._imputation_models`), and the
+design of every variable is kept in one matrix updated in place rather than rebuilt per fit.
 """
 
 from __future__ import annotations
@@ -107,7 +112,6 @@ def nelson_aalen_at_times(data: Any, *, time: str, event: str) -> np.ndarray:
 def _chained_equations() -> type:
     """The ``MICEData`` subclass (statsmodels imported on first use: it is slow to import and
     only imputation needs it)."""
-    from statsmodels.discrete.discrete_model import MNLogit
     from statsmodels.imputation.mice import MICEData
 
     class _ChainedEquations(MICEData):
@@ -115,7 +119,11 @@ def _chained_equations() -> type:
 
         The design matrices are built here from the current codes (an intercept, the numeric
         predictors, dummies of the categorical ones) instead of by patsy formulas, which spent most
-        of the time re-detecting the categorical columns on every update.
+        of the time re-detecting the categorical columns on every update. One matrix holds the
+        columns of every variable (``_columns``); a variable's design is its predictors' columns,
+        gathered once per update, and `_store_changes` rewrites only the imputed rows of the
+        imputed variable's columns. The logistic models are `FastLogit` / `FastMNLogit` (the
+        statsmodels fits with faster derivatives).
         """
 
         def __init__(
@@ -128,33 +136,59 @@ def _chained_equations() -> type:
             self.categorical = categorical  # column -> number of levels
             self.predictors = predictors  # imputed column -> its predictor columns
             super().__init__(data, **kwargs)
-
-        def _design(self, vname: str) -> tuple[np.ndarray, np.ndarray]:
-            parts = [np.ones((self.data.shape[0], 1))]
-            for name in self.predictors[vname]:
-                values = self.data[name].to_numpy(dtype=float)
+            names = list(dict.fromkeys(n for names in predictors.values() for n in names))
+            self._slots: dict[str, np.ndarray] = {}  # column -> its columns in _columns
+            width = 1  # column 0: the intercept
+            for name in names:
                 k = self.categorical.get(name)
-                parts.append(
-                    values[:, None] if k is None else values[:, None] == np.arange(1, k)[None, :]
+                self._slots[name] = np.arange(width, width + (1 if k is None else k - 1))
+                width += self._slots[name].size
+            self._columns = np.ones((self.data.shape[0], width))
+            for name in names:
+                self._columns[:, self._slots[name]] = self._encode(name, slice(None))
+            self._split: tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+        def _encode(self, name: str, rows: Any) -> np.ndarray:
+            """The design columns of ``name`` at ``rows``: its value, or dummies of codes 1..k-1."""
+            values = self.data[name].to_numpy(dtype=float)[rows]
+            k = self.categorical.get(name)
+            return values[:, None] if k is None else values[:, None] == np.arange(1, k)[None, :]
+
+        def _split_design(self, vname: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """(endog of the observed rows, their design, the design of the missing rows),
+            gathered from ``_columns`` and kept until the data change."""
+            if self._split is None or self._split[0] != vname:
+                columns = np.concatenate([[0], *(self._slots[n] for n in self.predictors[vname])])
+                obs, miss = self.ix_obs[vname], self.ix_miss[vname]
+                endog = self.data[vname].to_numpy(dtype=float)[obs]
+                exog_obs, exog_miss = (
+                    self._columns[np.ix_(obs, columns)],
+                    self._columns[np.ix_(miss, columns)],
                 )
-            return self.data[vname].to_numpy(dtype=float), np.column_stack(parts).astype(float)
+                self._split = (vname, (endog, exog_obs, exog_miss))
+            return self._split[1]
+
+        def _store_changes(self, col: str, vals: Any) -> None:
+            super()._store_changes(col, vals)
+            self._split = None
+            if col in self._slots and len(self.ix_miss[col]):
+                rows = self.ix_miss[col]
+                self._columns[np.ix_(rows, self._slots[col])] = self._encode(col, rows)
 
         def get_fitting_data(self, vname: str):
-            endog, exog = self._design(vname)
-            rows = self.ix_obs[vname]
-            return endog[rows], exog[rows], {}, dict(self.fit_kwds[vname])
+            endog, exog, _ = self._split_design(vname)
+            return endog, exog, {}, dict(self.fit_kwds[vname])
 
         def get_split_data(self, vname: str):
-            endog, exog = self._design(vname)
-            obs, miss = self.ix_obs[vname], self.ix_miss[vname]
-            return endog[obs], exog[obs], exog[miss], {}, {}
+            endog, exog_obs, exog_miss = self._split_design(vname)
+            return endog, exog_obs, exog_miss, {}, {}
 
         def _perturb_gaussian(self, vname: str) -> None:
-            if vname not in self.categorical or self.categorical[vname] == 2:
+            if vname not in self.categorical:
                 super()._perturb_gaussian(vname)
                 return
             endog, exog, init_kwds, fit_kwds = self.get_fitting_data(vname)
-            model = MNLogit(endog, exog, **init_kwds)
+            model = self.model_class[vname](endog, exog, **init_kwds)
             result = model.fit(**fit_kwds)
             mean = np.asarray(result.params).ravel(order="F")  # cov_params: equation by equation
             draw = self.rng.multivariate_normal(mean=mean, cov=np.asarray(result.cov_params()))
@@ -198,9 +232,10 @@ def _chain(
     max_iter: int,
     seed: np.random.SeedSequence,
 ) -> Any:
-    from statsmodels.discrete.discrete_model import Logit, MNLogit
     from statsmodels.regression.linear_model import OLS
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    from regsurv.causal._imputation_models import FastLogit, FastMNLogit
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -211,7 +246,7 @@ def _chain(
         )
         for column in predictors:
             k = categorical.get(column)
-            model_class = OLS if k is None else (Logit if k == 2 else MNLogit)
+            model_class = OLS if k is None else (FastLogit if k == 2 else FastMNLogit)
             fit_kwds = {} if k is None else {"disp": 0, "maxiter": 100}
             chain.set_imputer(column, model_class=model_class, fit_kwds=fit_kwds)
         chain.update_all(max_iter)
