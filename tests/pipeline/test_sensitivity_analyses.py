@@ -265,3 +265,29 @@ def test_a_failed_linked_analysis_is_named(sarcoma):
     emptied = cohort.cohort.with_columns(pl.lit(None, dtype=pl.String).alias("sex"))
     failure = run_analysis(replace(context(sarcoma), cohort=emptied), spec.analysis("evalues"))
     assert failure.failed and failure.reason.startswith("analysis 'table3' was not computed")
+
+
+def test_an_analysis_left_out_is_computed_once_for_all_its_links(sarcoma, monkeypatch):
+    """`--only evalues rmst`: both link to iptw, which is computed once (not per link) and is
+    not among the reported records; the linked results are those of a full run."""
+    from regsurv.pipeline import analyses
+
+    spec, _ = sarcoma
+    ctx = replace(context(sarcoma), n_jobs=1)
+    ctx = replace(ctx, specs={**ctx.specs, "iptw": spec.analysis("iptw").model_copy(
+        update={"n_boot": 0})})  # fmt: skip
+    calls: list[str] = []
+    step = analyses.KINDS["iptw"].step
+
+    def counted(context, analysis):
+        calls.append(analysis.id)
+        return step(context, analysis)
+
+    monkeypatch.setitem(analyses.KINDS, "iptw", replace(analyses.KINDS["iptw"], step=counted))
+    records = {}
+    for analysis_id in ("evalues", "rmst"):
+        records[analysis_id] = run_analysis(
+            replace(ctx, records=records), spec.analysis(analysis_id)
+        )
+        assert not records[analysis_id].failed, records[analysis_id]
+    assert calls == ["iptw"] and "iptw" not in records and set(ctx.linked) == {"table3", "iptw"}

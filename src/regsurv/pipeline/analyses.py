@@ -278,6 +278,9 @@ class StepContext:
     on_progress: Callable[[str, int, int], None] | None = None
     records: Mapping[str, Any] = field(default_factory=dict)  # earlier analyses' records, by id
     n_jobs: int = -1  # joblib workers of resampling steps (-1: all cores or Dask workers)
+    # records of analyses left out by `--only` that a selected one links to: computed once
+    # however many link to them, and not reported
+    linked: dict[str, Any] = field(default_factory=dict)
 
 
 def summary_table_step(ctx: StepContext, spec: SummaryTableSpec) -> SummaryTableAnalysis:

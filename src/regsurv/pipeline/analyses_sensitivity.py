@@ -186,10 +186,12 @@ class ImputationAnalysis:
 
 
 def _record(ctx: StepContext, analysis_id: str) -> Any:
-    """The record of an earlier analysis (computed here when it was not run)."""
+    """The record of an earlier analysis (computed here, once, when `--only` left it out)."""
     record = ctx.records.get(analysis_id)
     if record is None:
-        record = run_analysis(ctx, ctx.specs[analysis_id])
+        record = ctx.linked.get(analysis_id)
+    if record is None:
+        record = ctx.linked[analysis_id] = run_analysis(ctx, ctx.specs[analysis_id])
     if record.failed:
         raise ValueError(f"analysis {analysis_id!r} was not computed ({record.message})")
     return record
