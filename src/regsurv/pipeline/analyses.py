@@ -56,6 +56,16 @@ class _Analysis(_Strict):
         """Reference levels it names, column -> level (checked against the column's levels)."""
         return {}
 
+    def links(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(key, analysis id, kinds it may have) of each earlier analysis it reads."""
+        return []
+
+    def check_study(self, study: Any, where: str) -> None:
+        """Its own checks against the whole study (flags, units); raises ValueError."""
+
+    def check_links(self, study: Any, where: str) -> None:
+        """Its names against the analyses it links (after `links` are resolved)."""
+
 
 # -- specs ---------------------------------------------------------------------------------------
 

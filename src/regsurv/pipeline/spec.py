@@ -65,7 +65,7 @@ class StudySpec(BaseModel):
                     f"analyses[{analysis.id}].propensity: {link!r} is not the id of an earlier "
                     f"iptw analysis (analysis {i + 1})"
                 )
-            for key, link, kinds in analysis.links() if hasattr(analysis, "links") else ():
+            for key, link, kinds in analysis.links():
                 if seen.get(link) not in kinds or link == analysis.id:
                     raise ValueError(
                         f"analyses[{analysis.id}].{key}: {link!r} is not the id of an earlier "
@@ -111,9 +111,7 @@ class StudySpec(BaseModel):
     ) -> None:
         """The columns, group columns, reference levels and levels `analysis` names exist."""
         where = f"analyses[{analysis.id}]"
-        check_study = getattr(analysis, "check_study", None)
-        if check_study is not None:  # a kind's own checks against the study (flags, unit, links)
-            check_study(self, where)
+        analysis.check_study(self, where)  # a kind's own checks (flags, unit)
         for key, column in _named_columns(analysis):
             if column not in columns:
                 raise ValueError(f"{where}.{key}: {column!r} is not an analysis column")
@@ -144,9 +142,7 @@ class StudySpec(BaseModel):
                 raise ValueError(
                     f"{where}.{key}: {level!r} is not a level of {column} ({', '.join(known)})"
                 )
-        check_links = getattr(analysis, "check_links", None)
-        if check_links is not None:  # its names against the analyses it links
-            check_links(self, where)
+        analysis.check_links(self, where)  # its names against the analyses it links
 
     def analysis(self, analysis_id: str) -> Any:
         """The analysis spec with this id."""
