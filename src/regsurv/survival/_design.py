@@ -78,28 +78,33 @@ def design_terms(
     return terms
 
 
-#: Rows per block when filling the design matrix (a 16k x 30 block of doubles is ~4 MB).
-DESIGN_BLOCK_ROWS = 16_384
+def _design_columns(frame: pl.DataFrame, terms: Sequence[DesignTerm]) -> list[pl.Expr]:
+    """One Float64 expression per design column: a numeric column cast, a dummy per
+    non-reference level (an Enum compared by its physical code, no strings made)."""
+    exprs = []
+    for term in terms:
+        column, dtype = pl.col(term.column), frame.schema[term.column]
+        if term.kind == "numeric":
+            exprs.append(column if dtype == pl.Float64 else column.cast(pl.Float64))
+            continue
+        if isinstance(dtype, pl.Enum):
+            categories = dtype.categories.to_list()
+            code = column.to_physical()
+            dummies = [code == categories.index(level) for level in term.levels[1:]]
+        else:
+            text = column.cast(pl.String)
+            dummies = [text == level for level in term.levels[1:]]
+        exprs.extend(d.fill_null(False).cast(pl.Float64) for d in dummies)
+    return [expr.alias(f"column_{j}") for j, expr in enumerate(exprs)]
 
 
 def design_matrix(frame: pl.DataFrame, terms: Sequence[DesignTerm]) -> np.ndarray:
     """Model matrix (n, p) of ``terms`` on ``frame`` (no intercept; rows must have no nulls).
 
-    Row-major, filled by blocks of rows so that each column's strided writes stay in cache
-    (column by column over the whole matrix they cost 4x more at 1M x 30).
+    Row-major, built by polars in one select (its threads fill the rows; an Enum's dummies
+    compare codes): 8x faster than numpy string comparisons for a factor-heavy design and
+    2x for numeric columns at 10^6 rows.
     """
-    columns: list[tuple[np.ndarray, str | None]] = []  # (values, None) or (codes, a level)
-    for term in terms:
-        series = frame.get_column(term.column)
-        if term.kind == "numeric":
-            columns.append((series.cast(pl.Float64).to_numpy(), None))
-        else:
-            codes = series.cast(pl.String).to_numpy()
-            columns.extend((codes, level) for level in term.levels[1:])
-    out = np.empty((frame.height, len(columns)))
-    for first in range(0, frame.height, DESIGN_BLOCK_ROWS):
-        block = out[first : first + DESIGN_BLOCK_ROWS]
-        rows = slice(first, first + len(block))
-        for col, (values, level) in enumerate(columns):
-            block[:, col] = values[rows] if level is None else values[rows] == level
-    return out
+    if not terms:
+        return np.empty((frame.height, 0))
+    return frame.select(_design_columns(frame, terms)).to_numpy(order="c")
