@@ -195,6 +195,7 @@ def _examples(name: str, mask: pl.Expr) -> pl.Expr:
 
 _SUM = "sum"
 _FIRST = "first"
+_FIRST_INDEX = "first index"
 _MIN = "min"
 _MAX = "max"
 _EXAMPLES = "examples"
@@ -222,9 +223,9 @@ class _Merged:
                 self.values[key] = [*old, *new][:N_EXAMPLES]
             elif value is None:
                 continue
-            elif kind == _FIRST:
+            elif kind in (_FIRST, _FIRST_INDEX):
                 if old is None:
-                    self.values[key] = value + offset if key == "__badlen_first" else value
+                    self.values[key] = value + offset if kind == _FIRST_INDEX else value
             elif old is None:
                 self.values[key] = value
             else:
@@ -378,7 +379,7 @@ def validate_puf(
             {
                 "__badlen": _SUM,
                 "__badlen_example": _FIRST,
-                "__badlen_first": _FIRST,
+                "__badlen_first": _FIRST_INDEX,
                 "__badbytes": _SUM,
             }
         )
