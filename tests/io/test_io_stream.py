@@ -128,3 +128,29 @@ def test_progress_is_monotone_and_ends_at_the_total(tmp_path: Path, fmt: str, ma
     assert done == sorted(done)
     if fmt != "parquet":
         assert len(calls) > 10
+
+
+def test_fixed_width_integrity_in_blocks(tmp_path: Path, make_frame) -> None:
+    from regsurv.io.integrity import _check_fixed_width
+    from regsurv.io.layout import resolve_layout
+
+    path = write_puf(
+        _damaged(make_frame).with_columns(pl.col("AGE").cast(pl.Int64, strict=False)),
+        tmp_path / "puf.dat",
+    )
+    layout = resolve_layout(path, None)
+    ids = _damaged(make_frame)["PUF_CASE_ID"]
+    whole = _check_fixed_width(path, layout, chunk_bytes=WHOLE)
+    assert _check_fixed_width(path, layout, chunk_bytes=TINY) == whole
+    assert (whole["n"], whole["repeated"]) == (120, sorted([ids[2], ids[89]]))
+    lines = path.read_text().splitlines()
+    lines[2], lines[99] = lines[2][:50], lines[99][:60]
+    path.write_text("\n".join(lines) + "\n")
+    messages = []
+    for chunk_bytes in (WHOLE, TINY):
+        with pytest.raises(
+            PufError, match=r"2 records of the wrong length .*rows 3, 100, e\.g\. one has 50\)"
+        ) as err:
+            _check_fixed_width(path, layout, chunk_bytes=chunk_bytes)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]

@@ -35,7 +35,6 @@ from regsurv.io._raw import (
     block_lines,
     csv_header,
     file_format,
-    scan_lines,
     scan_raw,
 )
 from regsurv.io._stream import CHUNK_BYTES, Block, OnProgress, iter_blocks, repeated_hashes
@@ -211,19 +210,7 @@ class CsvStructure:
         if self.ids is not None:
             repeated = repeated_hashes(self.hashes)
             self.hashes = []
-            found: set[str] = set()
-            if repeated.len():
-                ids = self.ids.alias("id")
-                for block in iter_blocks(path, skip_header=True, chunk_bytes=chunk_bytes):
-                    hits = (
-                        block_lines(block)
-                        .select(ids)
-                        .filter(
-                            pl.col("id").hash().is_in(repeated.implode()) & (pl.col("id") != "")
-                        )
-                    )
-                    found.update(hits["id"].to_list())
-            stats["repeated"] = sorted(found)
+            stats["repeated"] = _ids_of_hashes(path, self.ids, repeated, True, chunk_bytes)
         return stats
 
 
@@ -258,34 +245,58 @@ def check_csv_structure(
     return structure.finish(chunk_bytes)
 
 
-def _check_fixed_width(path: Path, layout: Layout) -> dict:
-    """One streaming pass over the records: wrong lengths (raised); non-UTF-8 bytes and
-    repeated ids (returned)."""
+def _check_fixed_width(path: Path, layout: Layout, chunk_bytes: int = CHUNK_BYTES) -> dict:
+    """One pass over the records in blocks of whole lines (bounded memory): wrong lengths
+    (raised); non-UTF-8 bytes and repeated ids (returned)."""
     line = pl.col(LINE)
     ids = _line_id("dat", [], layout)
-    lines = scan_lines(path)
     columns = {
         "length": line.str.len_chars(),
         "bad_bytes": line.str.contains("\ufffd", literal=True),
     }
     if ids is not None:
         columns["id_hash"] = ids.hash()
-    frame = _per_row(lines, columns)
-    length = frame["length"]
     expected = layout.record_length
-    bad = (length != expected) if expected else (length < layout.last_end)
-    if bad.any():
-        n = int(bad.sum())
+    n = n_bad = n_bad_bytes = 0
+    bad_rows: list[int] = []
+    example: int | None = None
+    hashes: list[pl.Series] = []
+    for block in iter_blocks(path, skip_header=False, chunk_bytes=chunk_bytes):
+        frame = block_lines(block).select(**columns)
+        length = frame["length"]
+        bad = (length != expected) if expected else (length < layout.last_end)
+        if bad.any():
+            n_bad += int(bad.sum())
+            bad_rows = [*bad_rows, *(r + n for r in _rows(bad))][:N_ROWS_SHOWN]
+            example = length.filter(bad)[0] if example is None else example
+        n += frame.height
+        n_bad_bytes += int(frame["bad_bytes"].sum())
+        if ids is not None:
+            hashes.append(frame["id_hash"])
+    if n_bad:
         wanted_length = expected or f"at least {layout.last_end}"
         raise PufError(
-            f"{path}: {plural(n, 'record')} of the wrong length for layout {layout.name} "
-            f"({wanted_length} characters; {rows_text(_rows(bad), n)}, e.g. one has "
-            f"{length.filter(bad)[0]}): truncated or damaged records"
+            f"{path}: {plural(n_bad, 'record')} of the wrong length for layout {layout.name} "
+            f"({wanted_length} characters; {rows_text(bad_rows, n_bad)}, e.g. one has "
+            f"{example}): truncated or damaged records"
         )
-    stats = {"n": frame.height, "n_bad_bytes": int(frame["bad_bytes"].sum())}
+    stats = {"n": n, "n_bad_bytes": n_bad_bytes}
     if ids is not None:
-        stats["repeated"] = _repeated_ids(lines, ids, frame["id_hash"])
+        stats["repeated"] = _ids_of_hashes(path, ids, repeated_hashes(hashes), False, chunk_bytes)
     return stats
+
+
+def _ids_of_hashes(
+    path: Path, ids: pl.Expr, repeated: pl.Series, skip_header: bool, chunk_bytes: int
+) -> list[str]:
+    """The distinct non-empty ids (cut from the lines) whose hash is in `repeated` (a second
+    pass over the lines, only when `repeated` is not empty)."""
+    found: set[str] = set()
+    if repeated.len():
+        wanted = pl.col("id").hash().is_in(repeated.implode()) & (pl.col("id") != "")
+        for block in iter_blocks(path, skip_header=skip_header, chunk_bytes=chunk_bytes):
+            found.update(block_lines(block).select(ids.alias("id")).filter(wanted)["id"])
+    return sorted(found)
 
 
 def check_integrity(
