@@ -96,3 +96,42 @@ def test_messages_with_brackets_are_printed_verbatim(app, tmp_path: Path) -> Non
     assert "a layout (--layout) applies to fixed-width files only" in result.output
     result = _invoke(app, "validate", path)
     assert "AGE: 1 row falls outside the plausible range [0, 90]" in result.output
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_validate_draws_a_progress_bar_on_a_terminal_only_without_q(
+    app, tmp_path: Path, puf_frame: pl.DataFrame, monkeypatch, quiet: bool
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from regsurv.cli import _console
+
+    terminal = Console(file=io.StringIO(), force_terminal=True)
+    seen: list[tuple[int, int]] = []
+    real_validate = _io.validate_puf
+
+    def configure(quiet: bool, verbose: bool) -> _console.Output:
+        return _console.Output(quiet=quiet, verbose=verbose, console=terminal)
+
+    def validate_puf(path, **options):
+        progress = options["on_progress"]
+
+        def spy(done: int, total: int) -> None:
+            seen.append((done, total))
+            progress(done, total)
+
+        return real_validate(path, **{**options, "on_progress": spy})
+
+    monkeypatch.setattr(_io, "configure", configure)
+    monkeypatch.setattr(_io, "validate_puf", validate_puf)
+    path = write_puf(puf_frame, tmp_path / "puf.csv", format="csv")
+    result = _invoke(app, "validate", path, *(["-q"] if quiet else []))
+    assert result.exit_code == 0, result.output
+    assert seen[-1] == (path.stat().st_size, path.stat().st_size)
+    drawn = terminal.file.getvalue()
+    if quiet:
+        assert drawn == ""
+    else:
+        assert "validating puf.csv (MiB)" in drawn and "1/1" in drawn

@@ -14,8 +14,10 @@ from regsurv.cli._console import QuietOption, VerboseOption, configure
 from regsurv.cli._errors import reported_errors
 from regsurv.errors import ExitCode
 from regsurv.io import ValidationReport, convert_puf, validate_puf
+from regsurv.io._raw import FIXED_WIDTH_SUFFIXES
 from regsurv.pipeline.outputs import interrupt_on_signals, prepare_output_file, staged_file
 
+TEXT_SUFFIXES = (".csv", *FIXED_WIDTH_SUFFIXES)
 LayoutOption = Annotated[
     Path | None,
     typer.Option(
@@ -37,8 +39,18 @@ def validate(
     With -q only the error issues are printed (the exit code says whether the file is usable).
     """
     output = configure(quiet, verbose)
-    with reported_errors(), output.step(f"validating {puf.name}"):
-        report = validate_puf(puf, layout=layout)
+    name = f"validating {puf.name}"
+    text = puf.suffix.lower() in TEXT_SUFFIXES  # progress in bytes (shown in MiB), else rows
+    with reported_errors(), output.steps() as steps:
+        steps.start(name)
+
+        def progress(done: int, total: int) -> None:
+            if text:
+                steps.advance(f"{name} (MiB)", -(-done >> 20), -(-total >> 20))
+            else:
+                steps.advance(f"{name} (rows)", done, total)
+
+        report = validate_puf(puf, layout=layout, on_progress=progress)
     console = Console(soft_wrap=True)
     if output.quiet:
         for issue in report.issues:

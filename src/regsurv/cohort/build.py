@@ -49,6 +49,22 @@ def build_cohort(
     lf = as_lazy(lf)
     columns = lf.collect_schema().names()
     kept, flow = apply_criteria(lf, cohort_criteria(cohort, columns, duplicate_ids=duplicate_ids))
+    flow = checked_flow(flow, lf, cohort, duplicate_ids=duplicate_ids, strict=strict)
+    return derive_analysis_variables(kept, cohort), flow
+
+
+def checked_flow(
+    flow: CohortFlow,
+    lf: pl.LazyFrame,
+    spec: Any,
+    *,
+    duplicate_ids: Sequence[str] = (),
+    strict: bool = False,
+) -> CohortFlow:
+    """The flow without its empty data-quality steps; with `strict`, repeated records or
+    invalid values are refused (`regsurv.errors.InputError`)."""
+    cohort = _cohort_spec(spec)
+    columns = lf.collect_schema().names()
     flow = drop_empty_quality_steps(flow)
     if strict:
         excluded = {s.id: s.n_excluded for s in flow.steps}
@@ -66,7 +82,7 @@ def build_cohort(
                 f"{n:,} row{'' if n == 1 else 's'} with invalid values in fields the study "
                 f"uses: {invalid_value_message(counts)}; --strict refuses them"
             )
-    return derive_analysis_variables(kept, cohort), flow
+    return flow
 
 
 def group_counts(cohort: pl.DataFrame, column: str) -> dict[str, int]:

@@ -180,14 +180,19 @@ def apply_criteria(
         .collect()
     )
     by_step = {row[EXCLUDED_AT]: row["n"] for row in counts.iter_rows(named=True)}
+    keep = pl.all_horizontal([c.keep for c in criteria]) if criteria else pl.lit(True)
+    return lf.filter(keep), flow_of_counts(criteria, by_step)
+
+
+def flow_of_counts(criteria: Sequence[Criterion], by_step: dict[str | None, int]) -> CohortFlow:
+    """The flow from the number of rows whose first failing step is each id (None: kept)."""
     n_start = int(sum(by_step.values()))
     steps, n = [], n_start
     for criterion in criteria:
         excluded = int(by_step.get(criterion.id, 0))
         steps.append(FlowStep(criterion.id, criterion.label, n, excluded, n - excluded))
         n -= excluded
-    keep = pl.all_horizontal([c.keep for c in criteria]) if criteria else pl.lit(True)
-    return lf.filter(keep), CohortFlow(n_start=n_start, steps=tuple(steps))
+    return CohortFlow(n_start=n_start, steps=tuple(steps))
 
 
 def excluded_ids(

@@ -6,13 +6,13 @@ Both the typed reader and the validator start here, so they see exactly the same
 from __future__ import annotations
 
 import csv
-import mmap
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from regsurv.errors import ExitCode
+from regsurv.io._stream import Block, contains_bytes, read_block
 from regsurv.io.dictionary import Layout, load_dictionary
 from regsurv.io.errors import PufError, plural
 from regsurv.io.layout import resolve_layout
@@ -34,12 +34,27 @@ _SEPARATOR = "\x1f"  # ASCII unit separator: never in a PUF record, so each line
 
 
 @dataclass(frozen=True, slots=True)
+class CsvPlan:
+    """How a CSV file is read: the header's `names` (as polars reads them), the reader's
+    `options` and, per PUF name, the expression of its raw column (stripped when padded)."""
+
+    names: list[str]
+    options: dict[str, object]
+    columns: dict[str, tuple[str, pl.Expr]]
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        return dict.fromkeys(self.names, pl.String)
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """What was opened: the file, its format and (fixed width) its layout."""
 
     path: Path
     format: str
     layout: Layout | None
+    csv: CsvPlan | None = None
 
 
 def file_format(path: Path) -> str:
@@ -94,17 +109,33 @@ def _check_record_length(layout: Layout, path: Path):
     return check
 
 
+LINE_OPTIONS: dict[str, object] = {
+    "separator": _SEPARATOR,
+    "quote_char": None,
+    "encoding": "utf8-lossy",
+}
+
+
 def scan_lines(path: Path) -> pl.LazyFrame:
     """One string column per line; UTF-8 (BOM skipped), invalid bytes become U+FFFD (one char
     per byte, so positions hold for Latin-1 files); CRLF accepted; empty lines skipped."""
-    return pl.scan_csv(
-        path,
-        has_header=False,
-        separator=_SEPARATOR,
-        quote_char=None,
-        schema={LINE: pl.String},
-        encoding="utf8-lossy",
-    ).filter(pl.col(LINE).is_not_null())
+    return pl.scan_csv(path, has_header=False, schema={LINE: pl.String}, **LINE_OPTIONS).filter(
+        pl.col(LINE).is_not_null()
+    )
+
+
+def block_lines(block: Block) -> pl.DataFrame:
+    """The lines of a block (`regsurv.io._stream`) as `scan_lines` reads them."""
+    frame = read_block(block, {LINE: pl.String}, **LINE_OPTIONS)
+    return frame.filter(pl.col(LINE).is_not_null())
+
+
+def fixed_width_columns(layout: Layout) -> list[pl.Expr]:
+    """The fields of a line (`LINE`) by the layout's positions, stripped (blank -> null)."""
+    return [
+        blank_to_null(pl.col(LINE).str.slice(f.start - 1, f.width)).alias(f.name)
+        for f in layout.fields
+    ]
 
 
 def _scan_fixed_width(path: Path, layout: Layout, *, check: bool) -> pl.LazyFrame:
@@ -117,17 +148,16 @@ def _scan_fixed_width(path: Path, layout: Layout, *, check: bool) -> pl.LazyFram
         lines = lines.with_columns(line)
         extra: list[pl.Expr] = []
     else:
-        extra = [
-            pl.col(LINE).str.len_chars().alias(RECORD_LENGTH),
-            pl.col(LINE).str.contains("\ufffd", literal=True).alias(BAD_BYTES),
-        ]
-    return lines.select(
-        *(
-            blank_to_null(pl.col(LINE).str.slice(f.start - 1, f.width)).alias(f.name)
-            for f in layout.fields
-        ),
-        *extra,
-    )
+        extra = line_checks()
+    return lines.select(*fixed_width_columns(layout), *extra)
+
+
+def line_checks() -> list[pl.Expr]:
+    """The validator's columns of a fixed-width line: its length and bytes not UTF-8."""
+    return [
+        pl.col(LINE).str.len_chars().alias(RECORD_LENGTH),
+        pl.col(LINE).str.contains("\ufffd", literal=True).alias(BAD_BYTES),
+    ]
 
 
 def csv_header(path: Path) -> list[str]:
@@ -154,26 +184,27 @@ def _check_unique_header(path: Path, names: list[str]) -> None:
 
 def _blank_bytes(path: Path) -> tuple[bool, bool]:
     """Whether the file holds a space or a tab, and a quoted empty field ``""`` (memchr-speed
-    passes over the mapped file).
+    searches of buffered blocks: no mapping of the whole file into memory).
 
     Without a space or tab no field can be padded or blank-but-not-empty, so `blank_to_null`
     would change nothing and is skipped; then only ``""`` (no text between quotes; an escaped
     quote inside a quoted field also matches, harmlessly) needs ``null_values`` in the reader,
     an unquoted empty field being null already.
     """
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        return mm.find(b" ") >= 0 or mm.find(b"\t") >= 0, mm.find(b'""') >= 0
+    space, tab, quoted_empty = contains_bytes(path, (b" ", b"\t", b'""'))
+    return space or tab, quoted_empty
 
 
-def _scan_csv(path: Path) -> pl.LazyFrame:
+def csv_plan(path: Path) -> CsvPlan:
+    """The reading of a CSV PUF (header checks included), shared by the scan of the whole file
+    and the block reader of the bounded-memory passes (`regsurv.io._stream`)."""
     _check_unique_header(path, csv_header(path))
     padded, quoted_empty = _blank_bytes(path)
-    lf = pl.scan_csv(
-        path,
-        infer_schema=False,
-        encoding="utf8-lossy",
-        null_values=[""] if quoted_empty and not padded else None,
-    )
+    options: dict[str, object] = {
+        "encoding": "utf8-lossy",
+        "null_values": [""] if quoted_empty and not padded else None,
+    }
+    lf = pl.scan_csv(path, infer_schema=False, **options)
     try:
         names = lf.collect_schema().names()
     except pl.exceptions.NoDataError:
@@ -192,9 +223,19 @@ def _scan_csv(path: Path) -> pl.LazyFrame:
         raise PufError(
             f"{path}: no PUF field in the CSV header (first column {names[0][:60]!r}){hint}"
         )
-    if not padded:
-        return lf.select(pl.col(name).alias(puf_name(name)) for name in names)
-    return lf.select(blank_to_null(pl.col(name)).alias(puf_name(name)) for name in names)
+    columns = {
+        puf_name(name): (
+            name,
+            (blank_to_null(pl.col(name)) if padded else pl.col(name)).alias(puf_name(name)),
+        )
+        for name in names
+    }
+    return CsvPlan(names, options, columns)
+
+
+def _scan_csv(path: Path, plan: CsvPlan) -> pl.LazyFrame:
+    lf = pl.scan_csv(path, infer_schema=False, **plan.options)
+    return lf.select(expr for _name, expr in plan.columns.values())
 
 
 def _scan_parquet(path: Path, *, typed: bool) -> pl.LazyFrame:
@@ -285,7 +326,8 @@ def scan_raw(
             ExitCode.USAGE,
         )
     if fmt == "csv":
-        return _scan_csv(path), Source(path, fmt, None)
+        plan = csv_plan(path)
+        return _scan_csv(path, plan), Source(path, fmt, None, plan)
     if fmt == "parquet":
         return _scan_parquet(path, typed=typed), Source(path, fmt, None)
     return _read_stat(path, fmt), Source(path, fmt, None)

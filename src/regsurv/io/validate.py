@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -9,13 +10,24 @@ from typing import Any, Literal
 import polars as pl
 
 from regsurv._display import HtmlDisplay
-from regsurv.io._raw import BAD_BYTES, RECORD_LENGTH, scan_raw
+from regsurv.io._raw import (
+    BAD_BYTES,
+    RECORD_LENGTH,
+    Source,
+    block_lines,
+    fixed_width_columns,
+    line_checks,
+    scan_raw,
+)
+from regsurv.io._stream import CHUNK_BYTES, OnProgress, iter_blocks, read_block, repeated_hashes
 from regsurv.io.dictionary import SENTINEL_KINDS, Layout, PufField, load_dictionary
 from regsurv.io.errors import PufError, non_numeric_message
 from regsurv.io.errors import plural as _plural
+from regsurv.io.integrity import CsvStructure, csv_blocks
 
 Severity = Literal["error", "warning"]
 N_EXAMPLES = 3
+ID = "PUF_CASE_ID"
 _NUMBER = {"integer": r"^[+-]?\d+$", "decimal": r"^[+-]?(\d+(\.\d*)?|\.\d+)$"}
 
 
@@ -181,11 +193,125 @@ def _examples(name: str, mask: pl.Expr) -> pl.Expr:
     return pl.col(name).filter(mask).unique(maintain_order=True).head(N_EXAMPLES).implode()
 
 
+_SUM = "sum"
+_FIRST = "first"
+_FIRST_INDEX = "first index"
+_MIN = "min"
+_MAX = "max"
+_EXAMPLES = "examples"
+
+
+class _Merged:
+    """Aggregates of whole-file expressions computed batch by batch and merged in file order:
+    sums, minima, maxima, the first value, the first distinct examples, and the first index
+    (shifted by the rows before the batch)."""
+
+    def __init__(self, kinds: dict[str, str]) -> None:
+        self.kinds = kinds
+        self.values: dict[str, Any] = {k: 0 if kind == _SUM else None for k, kind in kinds.items()}
+        for key, kind in kinds.items():
+            if kind == _EXAMPLES:
+                self.values[key] = []
+
+    def add(self, row: dict[str, Any], offset: int) -> None:
+        for key, kind in self.kinds.items():
+            value, old = row[key], self.values[key]
+            if kind == _SUM:
+                self.values[key] = old + (value or 0)
+            elif kind == _EXAMPLES:  # the first N distinct in file order
+                new = [v for v in dict.fromkeys(value) if v not in old]
+                self.values[key] = [*old, *new][:N_EXAMPLES]
+            elif value is None:
+                continue
+            elif kind in (_FIRST, _FIRST_INDEX):
+                if old is None:
+                    self.values[key] = value + offset if kind == _FIRST_INDEX else value
+            elif old is None:
+                self.values[key] = value
+            else:
+                self.values[key] = min(old, value) if kind == _MIN else max(old, value)
+
+
+def _batches(
+    raw: pl.LazyFrame,
+    source: Source,
+    columns: list[str],
+    on_progress: OnProgress | None,
+    chunk_bytes: int,
+    structure: CsvStructure | None = None,
+    errors: list[str] | None = None,
+) -> Iterator[pl.DataFrame]:
+    """The raw columns `columns` in batches of bounded size, in file order.
+
+    CSV and fixed width: blocks of whole lines read by byte ranges (`regsurv.io._stream`),
+    each parsed by the reader of the whole-file scan; `structure` (CSV) is fed every block's
+    lines, and the columns are no longer parsed once it found a ragged row (a structure error
+    follows); a read error goes to `errors` (and ends the parsing). Other formats: the
+    batches of polars' streaming engine (rows for progress)."""
+    errors = [] if errors is None else errors
+    if source.format == "csv":
+        plan = source.csv
+        wanted = [plan.columns[c] for c in columns]
+        raw_names = list(dict.fromkeys(name for name, _ in wanted))
+        for block, lines in csv_blocks(source.path, on_progress, chunk_bytes):
+            if structure is not None:
+                structure.add(lines)
+            if errors or (structure is not None and not structure.ok):
+                continue  # a structure error or the read error follows: no more parsing
+            try:
+                frame = read_block(block, plan.schema, columns=raw_names, **plan.options)
+            except pl.exceptions.PolarsError as err:
+                errors.append(str(err).splitlines()[0])
+                continue
+            yield frame.select(expr for _, expr in wanted)
+    elif source.format == "dat":
+        by_name = {
+            e.meta.output_name(): e for e in (*fixed_width_columns(source.layout), *line_checks())
+        }
+        exprs = [by_name[c] for c in columns]
+        total = source.path.stat().st_size
+        if on_progress is not None:
+            on_progress(0, total)
+        for block in iter_blocks(source.path, skip_header=False, chunk_bytes=chunk_bytes):
+            yield block_lines(block).select(exprs)
+            if on_progress is not None:
+                on_progress(block.end, total)
+    else:
+        selected = raw.select(columns)
+        total = selected.select(pl.len()).collect().item() if on_progress is not None else 0
+        done = 0
+        if on_progress is not None:
+            on_progress(0, total)
+        for frame in selected.collect_batches():
+            yield frame
+            done += frame.height
+            if on_progress is not None:
+                on_progress(done, total)
+
+
+def _duplicate_ids(
+    raw: pl.LazyFrame, source: Source, hashes: list[pl.Series], chunk_bytes: int
+) -> tuple[int, list[str]]:
+    """The rows whose PUF_CASE_ID another row holds too, and the first distinct such ids in
+    file order. Exact: the rows whose id hash repeats are read again (a second pass over the
+    id column, only when a hash repeats) and their ids compared."""
+    repeated = repeated_hashes(hashes)
+    if repeated.len() == 0:
+        return 0, []
+    wanted = pl.col(ID).hash().is_in(repeated.implode())
+    parts = [b.filter(wanted) for b in _batches(raw, source, [ID], None, chunk_bytes)]
+    ids = pl.concat(parts)[ID]
+    dup = ids.is_duplicated() & ids.is_not_null()
+    return int(dup.sum()), ids.filter(dup).unique(maintain_order=True).head(N_EXAMPLES).to_list()
+
+
 def validate_puf(
     path: str | Path,
     *,
     layout: str | Path | Layout | None = None,
     required: tuple[str, ...] | None = None,
+    on_progress: OnProgress | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> ValidationReport:
     """Check a PUF file against the dictionary: required columns, codes, numbers, blanks,
     sentinels, record lengths, year range, duplicate PUF_CASE_ID, row count.
@@ -196,12 +322,15 @@ def validate_puf(
     overrides the dictionary's required fields. A CSV file whose rows do not all have the
     header's fields, or whose header repeats a name, raises `PufError` (nothing else can be
     trusted then).
+
+    Bounded memory: one pass over the file in batches (text files: blocks of about
+    `chunk_bytes` bytes of whole lines; CSV structure checked in the same pass), whose
+    aggregates are merged; duplicate ids through a 64-bit hash per row, sorted at the end,
+    and a second pass over the id column only when a hash repeats. `on_progress(done, total)`
+    is called after each batch (bytes of a text file, else rows), from ``(0, total)`` to
+    ``(total, total)``.
     """
     raw, source = scan_raw(path, layout=layout, check=False)
-    if source.format == "csv":
-        from regsurv.io.integrity import check_csv_structure
-
-        check_csv_structure(source.path)  # ragged rows or a repeated column name: not usable
     dictionary = load_dictionary().fields
     columns = raw.collect_schema().names()
     present = [c for c in columns if c in dictionary]
@@ -210,6 +339,7 @@ def validate_puf(
     )
 
     aggs: list[pl.Expr] = [pl.len().alias("__n")]
+    kinds: dict[str, str] = {"__n": _SUM}
     plans: dict[str, tuple[PufField, list[str]]] = {}
     for name in present:
         pf = dictionary[name]
@@ -221,13 +351,22 @@ def validate_puf(
             out.fill_null(False).sum().alias(f"{name}|out"),
             *(m.fill_null(False).sum().alias(f"{name}|s|{kind}") for kind, m in sentinel.items()),
         ]
+        kinds.update(
+            {
+                f"{name}|blank": _SUM,
+                f"{name}|invalid": _SUM,
+                f"{name}|examples": _EXAMPLES,
+                f"{name}|out": _SUM,
+                **{f"{name}|s|{kind}": _SUM for kind in sentinel},
+            }
+        )
         plans[name] = (pf, list(sentinel))
     if "YEAR_OF_DIAGNOSIS" in present:
         year = pl.col("YEAR_OF_DIAGNOSIS").cast(pl.Int64, strict=False)
         aggs += [year.min().alias("__year_min"), year.max().alias("__year_max")]
-    if "PUF_CASE_ID" in present:
-        dup = pl.col("PUF_CASE_ID").is_duplicated() & pl.col("PUF_CASE_ID").is_not_null()
-        aggs += [dup.sum().alias("__dup"), _examples("PUF_CASE_ID", dup).alias("__dup_examples")]
+        kinds.update({"__year_min": _MIN, "__year_max": _MAX})
+    with_ids = ID in present
+    read = list(present)
     if RECORD_LENGTH in columns and source.layout is not None:
         bad_len = source.layout.bad_record_length(pl.col(RECORD_LENGTH))
         aggs += [
@@ -236,10 +375,40 @@ def validate_puf(
             bad_len.arg_true().first().alias("__badlen_first"),
             pl.col(BAD_BYTES).sum().alias("__badbytes"),
         ]
-    try:
-        stats = raw.select(aggs).collect().row(0, named=True)
-    except pl.exceptions.PolarsError as err:
-        raise PufError(f"{path}: cannot be read ({str(err).splitlines()[0]})") from None
+        kinds.update(
+            {
+                "__badlen": _SUM,
+                "__badlen_example": _FIRST,
+                "__badlen_first": _FIRST_INDEX,
+                "__badbytes": _SUM,
+            }
+        )
+        read += [RECORD_LENGTH, BAD_BYTES]
+    structure = CsvStructure(source.path) if source.format == "csv" else None
+    merged = _Merged(kinds)
+    hashes: list[pl.Series] = []
+    offset = 0
+    errors: list[str] = []
+    batches = _batches(raw, source, read, on_progress, chunk_bytes, structure, errors)
+    for batch in batches:
+        try:
+            row = batch.lazy().select(aggs).collect().row(0, named=True)
+        except pl.exceptions.PolarsError as err:
+            errors.append(str(err).splitlines()[0])
+            break
+        merged.add(row, offset)
+        offset += batch.height
+        if with_ids:
+            hashes.append(batch.select(pl.col(ID).drop_nulls().hash())[ID])
+    for _ in batches:  # after an error: the rest of the structure pass
+        pass
+    if structure is not None:  # ragged rows or a repeated column name: not usable
+        structure.finish(chunk_bytes)
+    if errors:
+        raise PufError(f"{path}: cannot be read ({errors[0]})")
+    stats = merged.values
+    if with_ids:
+        stats["__dup"], stats["__dup_examples"] = _duplicate_ids(raw, source, hashes, chunk_bytes)
 
     n_obs = stats["__n"]
     issues: list[Issue] = []

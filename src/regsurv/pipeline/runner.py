@@ -296,12 +296,12 @@ def build_study_cohort(spec: Any, source: DataSource, *, strict: bool = False) -
     """
     from regsurv.cohort import (
         INVALID_STEP,
-        build_cohort,
         group_counts,
         invalid_value_message,
         invalid_values,
         study_fields,
     )
+    from regsurv.cohort.collect import collect_cohort
     from regsurv.cohort.derive import check_schema
     from regsurv.io import PufError, check_integrity, scan_puf
 
@@ -314,10 +314,9 @@ def build_study_cohort(spec: Any, source: DataSource, *, strict: bool = False) -
     fields = study_fields(spec.cohort, columns)
     integrity = check_integrity(source.path, layout=source.layout, fields=fields)
     try:
-        cohort, flow = build_cohort(
-            lf, spec.cohort, duplicate_ids=integrity.duplicate_ids, strict=strict
+        cohort, flow = collect_cohort(  # one pass: the flow counts and the included rows
+            lf, spec.cohort, duplicate_ids=integrity.duplicate_ids, strict=strict, columns=fields
         )
-        cohort = cohort.collect()
     except PufError:  # non-numeric text met while counting: name the rows
         check_integrity(source.path, layout=source.layout, fields=fields, thorough=True)
         raise
