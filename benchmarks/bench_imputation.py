@@ -5,14 +5,15 @@ kept here: ``MICEData`` with statsmodels' own ``Logit`` / ``MNLogit`` derivative
 column names, the design rebuilt for every fit and split) on the same data in the same run,
 then a check that both give the same completed sets (every imputed code, every value).
 
-Data: the study cohort ``--cohort`` (default /work/prof/cohort10m.parquet, the 135,443 patients
-of the 10M-row synthetic PUF) with the columns the shipped study's ``mi`` analysis imputes; when
-that file is absent, a synthetic cohort of ``--rows`` patients with categorical covariates of
-2-8 levels, four of them incomplete. The study runs m = 5, max_iter = 5.
+Data: the shipped study's cohort of the synthetic PUF of ``--puf-rows`` rows (10,000,000: the
+135,443 patients of a registry-size PUF; generated once and cached) or a cohort saved as Parquet
+(``--cohort``), with the columns the study's ``mi`` analysis imputes; with neither, a synthetic
+cohort of ``--rows`` patients with categorical covariates of 2-8 levels, four of them incomplete.
+The study runs m = 5, max_iter = 5.
 
-    OPENBLAS_NUM_THREADS=1 PYTHONPATH=src python benchmarks/bench_imputation.py
-    OPENBLAS_NUM_THREADS=1 PYTHONPATH=src python benchmarks/bench_imputation.py --rows 30000
-    OPENBLAS_NUM_THREADS=1 PYTHONPATH=src python benchmarks/bench_imputation.py --cohort none
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_imputation.py --puf-rows 10000000
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_imputation.py --puf-rows 10000000 --rows 30000
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_imputation.py --rows 135443
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ import polars as pl
 
 from regsurv.causal import imputation
 from regsurv.causal.imputation import multiple_imputation
-
-COHORT = Path("/work/prof/cohort10m.parquet")
 
 
 @cache
@@ -120,7 +119,18 @@ def peer_chain(encoded, predictors, categorical, max_iter, seed):
         return chain.data.copy()
 
 
-def study_input(path: Path, rows: int | None) -> tuple[pl.DataFrame, dict[str, Any]]:
+def study_cohort(puf_rows: int) -> pl.DataFrame:
+    """The shipped study's cohort of the cached synthetic PUF of ``puf_rows`` rows."""
+    from regsurv.pipeline.runner import build_study_cohort, resolve_source
+    from regsurv.pipeline.spec import load_study
+    from regsurv.synth import cached_synthetic_puf
+
+    spec = load_study(None)
+    source = resolve_source(cached_synthetic_puf(rows=puf_rows), None, spec.study.seed)
+    return build_study_cohort(spec, source).cohort
+
+
+def study_input(cohort: pl.DataFrame, rows: int | None) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The rows and the options the shipped study's ``mi`` step passes to
     `multiple_imputation` (`regsurv.pipeline.analyses_sensitivity.imputation_step`)."""
     from regsurv.pipeline.analyses import StepContext
@@ -129,7 +139,6 @@ def study_input(path: Path, rows: int | None) -> tuple[pl.DataFrame, dict[str, A
     from regsurv.pipeline.spec import load_study
 
     spec = load_study(None)
-    cohort = pl.read_parquet(path)
     if rows:
         cohort = cohort.head(rows)
     ctx = StepContext(
@@ -220,14 +229,15 @@ def differences(ours, peer) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cohort", default=str(COHORT), help="study cohort parquet, or 'none'")
+    parser.add_argument("--puf-rows", type=int, default=None, help="synthetic PUF rows")
+    parser.add_argument("--cohort", type=Path, default=None, help="a study cohort (Parquet)")
     parser.add_argument("--rows", type=int, default=None, help="first rows only (default all)")
     parser.add_argument("--skip-peer", action="store_true")
     args = parser.parse_args()
-    path = Path(args.cohort)
-    if args.cohort != "none" and path.exists():
-        data, options = study_input(path, args.rows)
-        source = f"{path.name} (the study's mi columns)"
+    if args.cohort is not None or args.puf_rows is not None:
+        cohort = pl.read_parquet(args.cohort) if args.cohort else study_cohort(args.puf_rows)
+        data, options = study_input(cohort, args.rows)
+        source = "the study cohort (its mi columns)"
     else:
         data, options = synthetic_input(args.rows or 135_443)
         source = "synthetic cohort"
