@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,6 +65,7 @@ def test_counts_equal_the_pair_loop(columns) -> None:
     st.integers(0, 2**31 - 1),
 )
 def test_sweep_and_bit_splitting_count_the_same(n_points, n_queries, n_keys, above, seed) -> None:
+    """Also with slabs of a few keys (some holding no point) carried from slab to slab."""
     rng = np.random.default_rng(seed)
     span = int(rng.integers(1, 15))
     p_key, q_key = rng.integers(0, n_keys, n_points), rng.integers(0, n_keys, n_queries)
@@ -75,6 +78,10 @@ def test_sweep_and_bit_splitting_count_the_same(n_points, n_queries, n_keys, abo
     by_sweep = conc._dominance_by_sweep(
         p_key, p_rank, weight, q_key, bounds, span + 1, points_above=above
     )
+    with mock.patch.object(conc, "SWEEP_CELLS", 2 * (span + 2)):  # slabs of 2 keys
+        by_slabs = conc._dominance_by_sweep(
+            p_key, p_rank, weight, q_key, bounds, span + 1, points_above=above
+        )
     wanted = (p_key[None, :] >= q_key[:, None]) if above else (p_key[None, :] <= q_key[:, None])
     in_range = (p_rank[None, None, :] >= bounds[:, :-1, None]) & (
         p_rank[None, None, :] < bounds[:, 1:, None]
@@ -82,6 +89,7 @@ def test_sweep_and_bit_splitting_count_the_same(n_points, n_queries, n_keys, abo
     naive = (in_range & wanted[:, None, :]) @ weight
     assert_close(by_bits, naive, tier="exact")
     assert_close(by_sweep, naive, tier="exact")
+    assert_close(by_slabs, naive, tier="exact")
 
 
 def test_both_kernels_give_the_same_concordance_and_se(monkeypatch) -> None:

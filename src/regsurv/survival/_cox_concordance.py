@@ -100,11 +100,15 @@ def _dominance_by_sweep(
     for index in slabs:
         first, rows = edges[index], edges[index + 1] - edges[index]
         points = p_order[p_cut[index] : p_cut[index + 1]]
-        cells = np.bincount(
-            (p_key[points] - first) * span + p_rank[points],
-            weights=p_weight[points],
-            minlength=rows * span,
-        ).reshape(rows, span)
+        cells = (
+            np.bincount(
+                (p_key[points] - first) * span + p_rank[points],
+                weights=p_weight[points],
+                minlength=rows * span,
+            )
+            .reshape(rows, span)
+            .astype(float, copy=False)
+        )  # no points: bincount gives int64
         table = np.zeros((rows, span + 1))
         if points_above:
             np.cumsum(cells[::-1], axis=0, out=cells[::-1])
