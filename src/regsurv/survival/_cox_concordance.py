@@ -32,11 +32,13 @@ def _range_weights(
 ) -> np.ndarray:
     """Σ point weights with prefix = query prefix and rank in [bounds[k], bounds[k+1]), per query.
 
-    ``bounds`` is (q, m); returns (q, m − 1).
+    The points come in rank order, so a stable sort by prefix alone orders them by
+    (prefix, rank): a radix sort when the prefixes fit 16 bits. ``bounds`` is (q, m); returns
+    (q, m − 1).
     """
-    keys = point_prefix * span + point_rank
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
+    small = point_prefix.size and point_prefix.max() < 1 << 16
+    order = np.argsort(point_prefix.astype(np.uint16) if small else point_prefix, kind="stable")
+    keys = point_prefix[order] * span + point_rank[order]
     cum = np.r_[0.0, np.cumsum(point_weight[order])]
     positions = np.searchsorted(keys, query_prefix[:, None] * span + bounds, side="left")
     totals = cum[positions]
@@ -55,6 +57,8 @@ def _dominance_by_bits(
 ) -> np.ndarray:
     """Per query, Σ point weights with rank in each [bounds[k], bounds[k+1]) range and
     p_key ≥ q_key (``points_above``) or p_key ≤ q_key, split over the bits of the keys."""
+    by_rank = np.argsort(p_rank, kind="stable")  # `_range_weights` takes points in rank order
+    p_key, p_rank, p_weight = p_key[by_rank], p_rank[by_rank], p_weight[by_rank]
     counts = _range_weights(p_key, p_rank, p_weight, q_key, bounds, span)  # equal keys
     top = int(max(p_key.max(initial=0), q_key.max(initial=0))).bit_length()
     point_bit, query_bit = (1, 0) if points_above else (0, 1)
