@@ -17,10 +17,10 @@ import argparse
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from bench_cox import timed  # the scripts run from benchmarks/ or the repository root
 
 from regsurv.survival._cox_concordance import concordance_counts
 
@@ -68,20 +68,11 @@ def _r_concordance(data: dict[str, np.ndarray]) -> tuple[float, dict[str, float]
     return float(out[0]), dict(zip(keys, map(float, out[1:]), strict=True))
 
 
-def _timed(fn, repeat: int = 3):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
 def run(n: int, months: str, eta: str) -> None:
     data = simulate(n, months=months, eta=eta)
     n_times = len(np.unique(data["time"][data["event"] > 0]))
     label = f"n={n:>9,} {months:>7} months ({n_times:>5} event times), {eta:>11} eta"
-    ours_s, ours = _timed(lambda: concordance_counts(**data))
+    ours_s, ours = timed(lambda: concordance_counts(**data), repeat=3)
     line = f"{label}  ours {ours_s:7.3f} s"
     if shutil.which("Rscript"):
         r_s, r = _r_concordance(data)
@@ -95,7 +86,7 @@ def run(n: int, months: str, eta: str) -> None:
         print(line + "  lifelines: not installed")
         return
     # lifelines: higher score = longer survival, so pass -eta; unweighted, no SE
-    ll_s, _ = _timed(lambda: concordance_index(data["time"], -data["eta"], data["event"]), repeat=1)
+    ll_s, _ = timed(lambda: concordance_index(data["time"], -data["eta"], data["event"]), repeat=1)
     print(line + f"  lifelines {ll_s:7.3f} s ({ll_s / ours_s:5.1f}x)")
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from bench_cox import timed  # the scripts run from benchmarks/ or the repository root
 
 from regsurv.survival import cox_ph
 
@@ -64,15 +65,6 @@ def simulate(intervals: int, p: int, seed: int = 20261202) -> pl.DataFrame:
         death=np.where(last, death[subject], 0)[keep].astype(np.int8),
     )
     return pl.DataFrame(cols)
-
-
-def timed(fn, repeat: int = 1):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def _with_time_limit(fn, limit_s: float):
