@@ -32,8 +32,8 @@ from regsurv.cohort.derive import _cohort_spec, derive_analysis_variables
 
 _KEEP = "__kept"
 #: Rows per streaming batch of the pass: bounds what the batches in flight hold (10M-row PUF,
-#: 41 fields: 1.9 GB peak, 14 s; with polars' default 2.8 GB, 13 s).
-STREAMING_ROWS = 20_000
+#: 41 fields: 1.9 GiB peak for the whole study, 14 s; polars' default batches 2.8 GiB, 13 s).
+STREAMING_ROWS = 10_000
 
 
 def collect_criteria(
