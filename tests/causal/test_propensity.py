@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 from fractions import Fraction as F  # noqa: N817 - house style §5
 
 import numpy as np
@@ -220,3 +221,23 @@ def test_distinct_pairs_with_counts_give_the_row_by_row_fit(monkeypatch) -> None
     assert_close(weighted.coef, repeated.coef, tier="exact")
     assert_close(weighted.information, repeated.information, tier="exact")
     assert_close(weighted.loglik, repeated.loglik, tier="exact")
+
+
+def test_a_numerically_singular_information_gives_nan_errors_and_says_so(monkeypatch) -> None:
+    """An inverse with negative variances (a near-singular information) is not square-rooted
+    into a numpy RuntimeWarning: those SEs are NaN and a PropensityWarning says why."""
+    from regsurv.causal import propensity
+
+    real = propensity.fit_multinomial
+
+    def indefinite(*args, **kwargs):
+        fit = real(*args, **kwargs)
+        return replace(fit, information=-np.eye(fit.information.shape[0]))
+
+    monkeypatch.setattr(propensity, "fit_multinomial", indefinite)
+    frame = sim3arm()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.warns(PropensityWarning, match="numerically singular"):
+            model = PropensityModel(PS_COVARIATES).fit(frame, treatment="arm")
+    assert np.isnan(model.std_error_).all() and np.isfinite(model.coef_).all()

@@ -269,6 +269,14 @@ class PropensityModel(HtmlDisplay):
             cov[np.ix_(free_idx, free_idx)] = np.linalg.inv(fit.information)
         except np.linalg.LinAlgError:
             messages.append("the information matrix is singular; standard errors are NaN")
+        variance = np.diag(cov).copy()
+        negative = variance < 0  # a numerically singular information inverted
+        if negative.any():
+            variance[negative] = np.nan
+            messages.append(
+                f"the information matrix is numerically singular (separation?); "
+                f"{int(negative.sum())} standard error(s) are NaN"
+            )
 
         for message in messages:
             warnings.warn(message, PropensityWarning, stacklevel=2)
@@ -279,7 +287,7 @@ class PropensityModel(HtmlDisplay):
         self.intercept_ = coef[:, 0]
         self.coef_ = coef[:, 1:]
         self.covariance_ = cov
-        std_error = np.sqrt(np.diag(cov)).reshape(n_free, p)
+        std_error = np.sqrt(variance).reshape(n_free, p)
         self.intercept_std_error_ = std_error[:, 0]
         self.std_error_ = std_error[:, 1:]
         self.loglik_ = fit.loglik
