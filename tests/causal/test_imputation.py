@@ -183,9 +183,15 @@ def test_imputation_fills_only_the_missing_values_with_valid_levels(imputed):
 
 @pytest.mark.slow
 def test_imputation_is_reproducible_for_a_random_state(imputed):
+    """The same sets again (with a progress callback: it does not change them)."""
     data, imp = imputed
-    again = multiple_imputation(data, columns=IMPUTED, **OUTCOME, m=2, max_iter=2, random_state=7)
+    calls = []
+    again = multiple_imputation(
+        data, columns=IMPUTED, **OUTCOME, m=2, max_iter=2, random_state=7,
+        on_progress=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
     assert all(a.equals(b) for a, b in zip(imp.completed, again.completed, strict=True))
+    assert calls == [(1, 2), (2, 2)]  # one call per finished chain, in order
     pooled = mi_cox(imp, **OUTCOME, covariates=COX_COVARIATES)
     assert pooled.m == 2 and np.all(np.isfinite(pooled.std_error))
 

@@ -32,7 +32,7 @@ design of every variable is kept in one matrix updated in place rather than rebu
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -264,6 +264,7 @@ def multiple_imputation(
     max_iter: int = 10,
     random_state: int | np.random.SeedSequence | None = None,
     n_jobs: int | None = 1,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Imputations:
     """m completed copies of ``data`` with the missing values of ``columns`` imputed.
 
@@ -272,7 +273,7 @@ def multiple_imputation(
     through the Nelson–Aalen hazard and ``event`` (see the module docstring); ``time``,
     ``event`` and the other columns are returned untouched. ``n_jobs``: joblib workers running
     the m chains (the active backend, e.g. Dask); each chain has its own seed, so the result
-    does not depend on it.
+    does not depend on it. ``on_progress(done, m)`` is called as the chains finish, in order.
     """
     if m < 2:
         raise ValueError(f"multiple imputation needs m >= 2 completed data sets, got m = {m}")
@@ -334,11 +335,13 @@ def multiple_imputation(
         random_state = np.random.SeedSequence(random_state)
     seeds = random_state.spawn(m)
     codes = {safe[c]: k for c, k in categorical.items()}
-    chains = Parallel(n_jobs=n_jobs)(
+    chains = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_chain)(table, predictors, codes, max_iter, seed) for seed in seeds
     )
     completed = []
-    for filled in chains:
+    for done, filled in enumerate(chains, start=1):
+        if on_progress is not None:
+            on_progress(done, m)
         replaced = []
         for c in incomplete:
             values = filled[safe[c]].to_numpy()

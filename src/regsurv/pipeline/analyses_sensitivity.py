@@ -313,6 +313,9 @@ def imputation_step(ctx: StepContext, spec: ImputationSpec) -> ImputationAnalysi
         max_iter=spec.max_iter,
         random_state=spec.random_state if spec.random_state is not None else ctx.seed,
         n_jobs=ctx.n_jobs,
+        on_progress=None
+        if ctx.on_progress is None
+        else (lambda done, total: ctx.on_progress(f"{spec.id}: imputation", done, total)),
     )
     complete_case, pooled, terms = {}, {}, {}
     for link, linked_spec in zip(spec.of, linked, strict=True):
