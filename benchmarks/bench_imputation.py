@@ -22,7 +22,6 @@ import argparse
 import os
 import platform
 import time
-import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -97,26 +96,22 @@ def _peer_chained_equations() -> type:
     return _ChainedEquations
 
 
-def peer_chain(encoded, predictors, categorical, max_iter, seed):
-    """One chain of the peer (the pre-change ``regsurv.causal.imputation._chain``)."""
-    from statsmodels.discrete.discrete_model import Logit, MNLogit
-    from statsmodels.regression.linear_model import OLS
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+_CHAIN = imputation._chain  # the shipped chain (main() patches the module's name to the peer)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        chain = _peer_chained_equations()(
-            encoded, categorical, predictors, rng=np.random.default_rng(seed)
-        )
-        for column in predictors:
-            k = categorical.get(column)
-            model_class = OLS if k is None else (Logit if k == 2 else MNLogit)
-            fit_kwds = {} if k is None else {"disp": 0, "maxiter": 100}
-            chain.set_imputer(column, model_class=model_class, fit_kwds=fit_kwds)
-        chain.update_all(max_iter)
-        return chain.data.copy()
+
+def peer_chain(encoded, predictors, categorical, max_iter, seed):
+    """One chain of the peer: `regsurv.causal.imputation._chain` with the pre-change chained
+    equations and statsmodels' own ``Logit`` / ``MNLogit``."""
+    from statsmodels.discrete.discrete_model import Logit, MNLogit
+
+    from regsurv.causal import _imputation_models
+
+    with (
+        mock.patch.object(imputation, "_chained_equations", _peer_chained_equations),
+        mock.patch.object(_imputation_models, "FastLogit", Logit),
+        mock.patch.object(_imputation_models, "FastMNLogit", MNLogit),
+    ):
+        return _CHAIN(encoded, predictors, categorical, max_iter, seed)
 
 
 def study_cohort(puf_rows: int) -> pl.DataFrame:

@@ -13,10 +13,11 @@ from statsmodels.discrete.discrete_model import Logit, MNLogit
 from regsurv.causal import _imputation_models as models
 from regsurv.causal import multiple_imputation
 from regsurv.causal._imputation_models import FastLogit, FastMNLogit, full_column_rank
+from regsurv.causal._multinom import BLOCK_ROWS
 from regsurv.causal.imputation import _chained_equations
 from regsurv.testing import reference_data_path
 
-N_ROWS = 2500  # more than two chunks of CHUNK_ROWS, not a multiple of it
+N_ROWS = 9000  # more than two row blocks of the information, not a multiple of a block
 
 
 def _design(n: int = N_ROWS, seed: int = 1) -> np.ndarray:
@@ -39,7 +40,7 @@ def _relative(ours: np.ndarray, theirs: np.ndarray) -> float:
 
 
 def test_chunks_cover_more_than_one_pass():
-    assert models.CHUNK_ROWS < N_ROWS and N_ROWS % models.CHUNK_ROWS
+    assert 2 * BLOCK_ROWS < N_ROWS and N_ROWS % BLOCK_ROWS
 
 
 @pytest.mark.parametrize("n_levels", [3, 4])

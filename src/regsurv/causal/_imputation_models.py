@@ -3,11 +3,11 @@
 from the last Hessian), and derivatives computed with fewer passes over the rows.
 
 * ``MNLogit.hessian`` loops over the (J-1)^2 blocks, each a GEMM of an N x K weighted copy of
-  X; here the J(J-1)/2 distinct blocks are each one SYRK of X scaled by the square root of the
-  block's weight, over row chunks that stay in cache, and the probabilities of the last
-  parameters are reused by the score, the Hessian and the log-likelihood (statsmodels' Newton
-  evaluates all three at the same point).
-* ``Logit.hessian`` becomes one SYRK of X scaled by sqrt(L(1 - L)).
+  X; here it is minus the propensity model's information (`regsurv.causal._multinom.
+  multinomial_information`: the distinct blocks over row blocks that stay in cache, the
+  diagonal ones by SYRK), and the probabilities of the last parameters are reused by the score,
+  the Hessian and the log-likelihood (statsmodels' Newton evaluates all three at the same point).
+* ``Logit.hessian`` is the same with two levels.
 * the rank check of the model (a pivoted QR of X, 2 N K^2 flops) is skipped where
   `full_column_rank` proves the answer from the K x K Gram matrix.
 
@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 from statsmodels.discrete.discrete_model import Logit, MNLogit
 
+from regsurv.causal._multinom import multinomial_information
+
 __all__ = ["FastLogit", "FastMNLogit", "full_column_rank"]
 
-CHUNK_ROWS = 1024  # rows per pass: a scaled 1024 x K float64 block stays in L2 (K < 200)
 RANK_RATIO = 1e-4  # sigma_min / sigma_max above which X has full rank beyond doubt
 
 
@@ -78,23 +79,18 @@ class _GramRank:
         super().initialize()  # type: ignore[misc]
 
 
-def _row_chunks(n: int) -> range:
-    return range(0, n, CHUNK_ROWS)
-
-
 class FastMNLogit(_GramRank, MNLogit):
     """``MNLogit`` whose ``loglike``, ``score`` and ``hessian`` share the probabilities of the
-    last parameters and whose Hessian is computed block by block with SYRK.
+    last parameters and whose Hessian is the multinomial information by row blocks.
 
     With p_i = (p_i1, ..., p_i,J-1) the probabilities of the non-base levels of row i,
 
         H = -sum_i kron(diag(p_i) - p_i p_i', x_i x_i'),
         block (j, l) = -X' diag(p_j (1[j = l] - p_l)) X,
 
-    parameters ordered equation by equation (statsmodels' order). Each of the J(J-1)/2 distinct
-    blocks is -B'B (j = l, B = X sqrt(p_j (1 - p_j))) or +B'B (j != l, B = X sqrt(p_j p_l)),
-    accumulated over row chunks; the lower blocks are the transposes. At the start values of
-    statsmodels' Newton (all parameters 0) every row has p_j = 1/J and the blocks are
+    parameters ordered equation by equation (statsmodels' order): minus the information of the
+    propensity model's kernel (`multinomial_information`, the same formula). At the start values
+    of statsmodels' Newton (all parameters 0) every row has p_j = 1/J and the blocks are
     -p_j (1[j = l] - p_l) X'X, from the Gram matrix.
     """
 
@@ -121,40 +117,16 @@ class FastMNLogit(_GramRank, MNLogit):
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
         """The (J-1)K x (J-1)K Hessian of the log-likelihood (formula in the class docstring)."""
-        prob = self._prob(params)[:, 1:]
-        x = self.exog
-        n, k = x.shape
-        levels = prob.shape[1]
-        pairs = [(j, l) for j in range(levels) for l in range(j, levels)]
-        if not np.any(params):  # p_i = 1/J in every row
-            p = prob[0]
-            blocks = np.array([p[j] * (1.0 - p[j]) if j == l else p[j] * p[l] for j, l in pairs])
-            blocks = blocks[:, None, None] * self.gram
-        else:
-            roots = np.empty((n, len(pairs)))  # sqrt |weight| of each block, row by row
-            for b, (j, l) in enumerate(pairs):
-                np.multiply(prob[:, j], 1.0 - prob[:, j] if j == l else prob[:, l], out=roots[:, b])
-            np.sqrt(roots, out=roots)
-            blocks = np.zeros((len(pairs), k, k))
-            scaled = np.empty((min(n, CHUNK_ROWS), k))
-            for start in _row_chunks(n):
-                xc = x[start : start + CHUNK_ROWS]
-                rc = roots[start : start + CHUNK_ROWS]
-                buffer = scaled[: xc.shape[0]]
-                for b in range(len(pairs)):
-                    np.multiply(xc, rc[:, b : b + 1], out=buffer)
-                    blocks[b] += buffer.T @ buffer
-        hess = np.empty((levels * k, levels * k))
-        for b, (j, l) in enumerate(pairs):
-            block = -blocks[b] if j == l else blocks[b]
-            hess[j * k : (j + 1) * k, l * k : (l + 1) * k] = block
-            hess[l * k : (l + 1) * k, j * k : (j + 1) * k] = block.T
-        return hess
+        if not np.any(params):  # p_i = 1/J in every row: the blocks from the Gram matrix
+            p = 1.0 / self.J
+            levels = self.J - 1
+            return -np.kron(p * (np.eye(levels) - p), self.gram)
+        return -multinomial_information(self.exog, self._prob(params))
 
 
 class FastLogit(_GramRank, Logit):
     """``Logit`` whose Hessian -X' diag(L (1 - L)) X, L the fitted probabilities, is one SYRK
-    of X scaled by sqrt(L (1 - L)) over row chunks (statsmodels: a weighted copy and a GEMM);
+    of X scaled by sqrt(L (1 - L)) over row blocks (statsmodels: a weighted copy and a GEMM);
     at the Newton start (all parameters 0, L = 1/2) it is -X'X / 4 from the Gram matrix. The
     fitted probabilities of the last parameters are kept: statsmodels' Newton asks for them
     three times per step (Hessian, score, the perfect-prediction check)."""
@@ -179,18 +151,8 @@ class FastLogit(_GramRank, Logit):
         return self._last_fitted
 
     def hessian(self, params: np.ndarray) -> np.ndarray:
-        """-sum_i L_i (1 - L_i) x_i x_i'."""
+        """-sum_i L_i (1 - L_i) x_i x_i' (the two-level multinomial information)."""
         if not np.any(params) and getattr(self, "offset", None) is None:
             return -0.25 * self.gram
         fitted = self.predict(params)
-        root = np.sqrt(fitted * (1.0 - fitted))
-        x = self.exog
-        n, k = x.shape
-        hess = np.zeros((k, k))
-        scaled = np.empty((min(n, CHUNK_ROWS), k))
-        for start in _row_chunks(n):
-            xc = x[start : start + CHUNK_ROWS]
-            buffer = scaled[: xc.shape[0]]
-            np.multiply(xc, root[start : start + CHUNK_ROWS, None], out=buffer)
-            hess -= buffer.T @ buffer
-        return hess
+        return -multinomial_information(self.exog, np.column_stack((1.0 - fitted, fitted)))

@@ -68,7 +68,9 @@ def _evaluate(
 BLOCK_ROWS = 4096
 
 
-def _information(X: np.ndarray, P: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+def multinomial_information(
+    X: np.ndarray, P: np.ndarray, weight: np.ndarray | None = None
+) -> np.ndarray:
     """Observed information: block (a, b) = X' diag(w P_a (1[a=b] - P_b)) X, a, b >= 1.
 
     Summed over blocks of `BLOCK_ROWS` rows scaled into one reused buffer (no n x p
@@ -78,7 +80,7 @@ def _information(X: np.ndarray, P: np.ndarray, weight: np.ndarray | None = None)
     n, p = X.shape
     n_free = P.shape[1] - 1
     info = np.zeros((n_free * p, n_free * p))
-    buffer = np.empty((min(BLOCK_ROWS, n), p))
+    buffer = np.empty_like(X[:BLOCK_ROWS])  # X's layout: one block is the old full product
     for first in range(0, n, BLOCK_ROWS):
         rows = X[first : first + BLOCK_ROWS]
         probs = P[first : first + BLOCK_ROWS, 1:]
@@ -140,7 +142,7 @@ def fit_multinomial(
         grad = (X.T @ (Y - fitted)).T.ravel()  # block order: class 1 columns, class 2 ...
         grad_max = float(np.max(np.abs(grad)))
         if step_size >= reuse_below:
-            info = _information(X, P, weight)
+            info = multinomial_information(X, P, weight)
         try:
             step = np.linalg.solve(info, grad)
         except np.linalg.LinAlgError:
@@ -161,7 +163,7 @@ def fit_multinomial(
             break
         if stalled >= stall:
             break
-    info = _information(X, P, weight)
+    info = multinomial_information(X, P, weight)
     return MultinomFit(
         coef=coef,
         information=info,
