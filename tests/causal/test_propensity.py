@@ -203,7 +203,9 @@ def test_distinct_pairs_with_counts_give_the_row_by_row_fit(monkeypatch) -> None
     covariates = ["sex", "stage", "grade"]
     grouped = PropensityModel(covariates).fit(frame, treatment="arm")
     assert (
-        PropensityModel._distinct_rows(frame, grouped.terms_, np.zeros(n, dtype=np.int64), 3)
+        PropensityModel._distinct_rows(
+            grouped.design_matrix(frame), grouped.terms_, np.zeros(n, dtype=np.int64), 3
+        )
         is not None
     )
     monkeypatch.setattr(PropensityModel, "_distinct_rows", staticmethod(lambda *args: None))

@@ -188,7 +188,7 @@ class PropensityModel(HtmlDisplay):
 
     @staticmethod
     def _distinct_rows(
-        frame: pl.DataFrame, terms: Sequence[_Term], codes: np.ndarray, n_classes: int
+        X: np.ndarray, terms: Sequence[_Term], codes: np.ndarray, n_classes: int
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """(a row, count) of each distinct (covariate pattern, treatment) pair, in key order,
         when every covariate is categorical and the pairs are at most half the rows, else None.
@@ -196,27 +196,33 @@ class PropensityModel(HtmlDisplay):
         The multinomial likelihood, score and information are sums over rows, so the fit on
         the distinct pairs with their counts as frequency weights is the same MLE (sums taken
         in another order: the last digits may differ) at a fraction of the work; a registry's
-        categorical covariates take a few thousand patterns over 10⁵ rows. Below
+        categorical covariates take a few thousand patterns over 10⁵ rows. The pattern key is
+        read off the design: a term's dummies are one-hot (all 0 at its reference level), so
+        X[:, 1:] @ place, with each dummy's place value in a mixed radix over the terms, is the
+        pattern's number (integers below 2⁵², exact in floating point). Below
         `GROUP_FROM_ROWS` rows the row-by-row fit takes milliseconds: not tried."""
-        if frame.height < GROUP_FROM_ROWS or any(term.levels is None for term in terms):
+        n = X.shape[0]
+        if n < GROUP_FROM_ROWS or any(term.levels is None for term in terms):
             return None
-        key = np.zeros(frame.height, dtype=np.int64)
-        radix = n_classes
-        for term in terms:
-            radix *= len(term.levels)
-            if radix >= 2**62:
-                return None
-            key = key * len(term.levels) + level_codes(frame[term.column], term.levels)[0]
-        key = key * n_classes + codes
-        if radix <= 8 * frame.height:  # a count per possible key: no sort
+        place = np.empty(X.shape[1] - 1)
+        end, radix = place.size, 1
+        for term in reversed(terms):
+            width = len(term.levels) - 1
+            place[end - width : end] = radix * np.arange(1, width + 1)
+            end, radix = end - width, radix * len(term.levels)
+        if radix * n_classes >= 2**52:
+            return None
+        key = np.rint(X[:, 1:] @ place).astype(np.int64) * n_classes + codes
+        radix *= n_classes
+        if radix <= 8 * n:  # a count per possible key: no sort
             count = np.bincount(key, minlength=radix)
             seen = np.flatnonzero(count)
             row_of_key = np.empty(radix, dtype=np.int64)
-            row_of_key[key] = np.arange(frame.height)  # any row of a key: they are equal
+            row_of_key[key] = np.arange(n)  # any row of a key: they are equal
             first, count = row_of_key[seen], count[seen]
         else:
             _, first, count = np.unique(key, return_index=True, return_counts=True)
-        if 2 * len(first) > frame.height:
+        if 2 * len(first) > n:
             return None
         return first, count.astype(float)
 
@@ -243,7 +249,7 @@ class PropensityModel(HtmlDisplay):
         names = [name for term in terms for name in term.names]
         keep, messages = self._check_columns(X, names, codes, classes, treatment)
         X_fit = X if keep.all() else X[:, keep]
-        distinct = self._distinct_rows(frame, terms, codes, len(classes))
+        distinct = self._distinct_rows(X, terms, codes, len(classes))
         if distinct is None:
             fit = fit_multinomial(X_fit, codes, len(classes), tol=self.tol, max_iter=self.max_iter)
         else:
