@@ -52,9 +52,10 @@ print(json.dumps({"seconds": seconds, "peak_mib": peak / 1024, "start_mib": rss_
 """
 
 
-def measure(path: str, what: str) -> dict:
+def measure(path: str, what: str, child: str = CHILD) -> dict:
+    """The JSON line that the script `child` prints, run in a fresh process on (path, what)."""
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, path, what], capture_output=True, text=True, check=True
+        [sys.executable, "-c", child, path, what], capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -20,9 +20,8 @@ ratios of validate to the peer.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
+
+from bench_integrity import measure  # the scripts run from benchmarks/ or the repository root
 
 CHILD = r"""
 import json, sys, time
@@ -52,13 +51,6 @@ print(json.dumps({"seconds": seconds, "peak_mib": peak_mib(), "start_mib": start
 MEASURES = ("validate", "structure", "peer")
 
 
-def measure(path: str, what: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, path, what], capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", help="PUF CSV files (e.g. from regsurv synth)")
@@ -67,7 +59,7 @@ def main() -> None:
     measures = [m for m in MEASURES if not (args.skip_structure and m == "structure")]
     print(f"{'file':<28} {'measure':<10} {'seconds':>8} {'peak MiB':>9} {'rows':>11}")
     for path in args.files:
-        results = {what: measure(path, what) for what in measures}
+        results = {what: measure(path, what, CHILD) for what in measures}
         for what in measures:
             r = results[what]
             print(
