@@ -1158,3 +1158,11 @@ def test_flow_accounts_for_every_distinct_record_and_refusals_name_every_damaged
     first_time = gone.filter(pl.col("excluded_at") != "duplicate_record")
     assert kept.isdisjoint(first_time["PUF_CASE_ID"].to_list())
     assert len(kept) + first_time.height == n  # every distinct record in exactly one bucket
+
+
+def test_a_csv_ending_in_a_blank_line_runs(case_dir: Path) -> None:
+    """A trailing empty line is not a record the integrity pass counts; the cohort step must
+    not fail on it (a row-count cross-check once stopped such a run with exit 70)."""
+    data = _csv(case_dir, end="\n\n")
+    result = _invoke("cohort", "--data", data, "--out", case_dir / "out")
+    assert result.exit_code == 0, result.output

@@ -320,10 +320,6 @@ def build_study_cohort(spec: Any, source: DataSource, *, strict: bool = False) -
     except PufError:  # non-numeric text met while counting: name the rows
         check_integrity(source.path, layout=source.layout, fields=fields, thorough=True)
         raise
-    if flow.n_start != integrity.n_rows:  # every row read is in the flow, once
-        raise RuntimeError(
-            f"the flow starts from {flow.n_start:,} rows, the file has {integrity.n_rows:,}"
-        )
     notes = []
     if integrity.n_copies:
         notes.append(
