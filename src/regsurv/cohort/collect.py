@@ -5,8 +5,8 @@ twice (the counts need every row, the cohort the included ones) and evaluates ev
 twice. `collect_cohort` gives the same cohort and flow from one streaming pass: each
 criterion's test is evaluated once per row (a Boolean column), the first failing step of each
 row is counted batch by batch as the stream passes (a streamable batch function, before the
-filter), the included rows are kept (only the columns the analysis variables need), then the
-analysis variables are derived on those rows.
+filter; no pushdown may move the filter above it), the included rows are kept (only the
+columns the analysis variables need), then the analysis variables are derived on those rows.
 """
 
 from __future__ import annotations
@@ -72,7 +72,14 @@ def collect_criteria(
             n_kept[0] += kept
         return batch
 
-    counted = plan.map_batches(count, streamable=True, schema=plan.collect_schema())
+    counted = plan.map_batches(  # no filter or projection may move above the counting
+        count,
+        streamable=True,
+        schema=plan.collect_schema(),
+        predicate_pushdown=False,
+        projection_pushdown=False,
+        slice_pushdown=False,
+    )
     with pl.Config(streaming_chunk_size=STREAMING_ROWS):
         frame = counted.filter(pl.col(_KEEP)).select(names).collect(engine="streaming")
     if n_kept[0] != frame.height:  # each batch counted once before the filter
