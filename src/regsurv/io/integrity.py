@@ -114,11 +114,13 @@ class CsvStructure:
     count, rows with non-UTF-8 bytes and repeated ids (returned). Memory: the first rows of
     each finding and one 64-bit id hash per row."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, repeated_ids: bool = True) -> None:
+        """`repeated_ids=False`: no id hashes and no pass naming repeated ids (a caller that
+        finds them itself, as `validate_puf` does on the parsed ids)."""
         self.path = path
         self.header = csv_header(path)
         self.n_fields = len(self.header)
-        self.ids = _line_id("csv", self.header, None)
+        self.ids = _line_id("csv", self.header, None) if repeated_ids else None
         self.n = 0
         self.n_bad_bytes = 0
         self.n_bad = 0

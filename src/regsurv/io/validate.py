@@ -384,7 +384,8 @@ def validate_puf(
             }
         )
         read += [RECORD_LENGTH, BAD_BYTES]
-    structure = CsvStructure(source.path) if source.format == "csv" else None
+    # its repeated ids are not needed: the parsed ids below are hashed and checked instead
+    structure = CsvStructure(source.path, repeated_ids=False) if source.format == "csv" else None
     merged = _Merged(kinds)
     hashes: list[pl.Series] = []
     offset = 0
