@@ -14,10 +14,9 @@ from regsurv.cli._console import QuietOption, VerboseOption, configure
 from regsurv.cli._errors import reported_errors
 from regsurv.errors import ExitCode
 from regsurv.io import ValidationReport, convert_puf, validate_puf
-from regsurv.io._raw import FIXED_WIDTH_SUFFIXES
+from regsurv.io._raw import SUFFIX_FORMATS
 from regsurv.pipeline.outputs import interrupt_on_signals, prepare_output_file, staged_file
 
-TEXT_SUFFIXES = (".csv", *FIXED_WIDTH_SUFFIXES)
 LayoutOption = Annotated[
     Path | None,
     typer.Option(
@@ -40,7 +39,8 @@ def validate(
     """
     output = configure(quiet, verbose)
     name = f"validating {puf.name}"
-    text = puf.suffix.lower() in TEXT_SUFFIXES  # progress in bytes (shown in MiB), else rows
+    # a text file's progress is in bytes (shown in MiB), another format's in rows
+    text = SUFFIX_FORMATS.get(puf.suffix.lower()) in ("csv", "dat")
     with reported_errors(), output.steps() as steps:
         steps.start(name)
 

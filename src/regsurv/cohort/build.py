@@ -63,8 +63,6 @@ def checked_flow(
 ) -> CohortFlow:
     """The flow without its empty data-quality steps; with `strict`, repeated records or
     invalid values are refused (`regsurv.errors.InputError`)."""
-    cohort = _cohort_spec(spec)
-    columns = lf.collect_schema().names()
     flow = drop_empty_quality_steps(flow)
     if strict:
         excluded = {s.id: s.n_excluded for s in flow.steps}
@@ -77,7 +75,8 @@ def checked_flow(
             )
         if excluded.get(INVALID_STEP):
             n = excluded[INVALID_STEP]
-            counts = invalid_values(lf, study_fields(cohort, columns))
+            fields = study_fields(_cohort_spec(spec), lf.collect_schema().names())
+            counts = invalid_values(lf, fields)
             raise InputError(
                 f"{n:,} row{'' if n == 1 else 's'} with invalid values in fields the study "
                 f"uses: {invalid_value_message(counts)}; --strict refuses them"
