@@ -95,7 +95,8 @@ def _needed_columns(lf: pl.LazyFrame, spec: Any, columns: Sequence[str] | None) 
     names = lf.collect_schema().names()
     if columns is None:
         return names
-    wanted = [c for c in names if c in set(columns)]
+    chosen = set(columns)
+    wanted = [c for c in names if c in chosen]
     try:
         schema = derive_analysis_variables(lf.select(wanted), spec).collect_schema()
     except (pl.exceptions.ColumnNotFoundError, ValueError):

@@ -54,19 +54,20 @@ def iter_blocks(
             line = handle.readline()
             while line and line in _LINE_ENDS:
                 line = handle.readline()
-        carry = b""
+        pending: list[bytes] = []  # the start of a line longer than a block: joined once
         while True:
             chunk = handle.read(chunk_bytes)
             if not chunk:
-                if carry:
-                    yield _block(carry, handle.tell())
+                if pending:
+                    yield _block(b"".join(pending), handle.tell())
                 return
-            data = carry + chunk if carry else chunk
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:  # no line end yet: a line longer than a block
-                carry = data
+            if chunk.rfind(b"\n") < 0:  # no line end yet
+                pending.append(chunk)
                 continue
+            data = b"".join([*pending, chunk]) if pending else chunk
+            cut = data.rfind(b"\n") + 1
             carry = data[cut:]
+            pending = [carry] if carry else []
             yield _block(data[:cut], handle.tell() - len(carry))
 
 
